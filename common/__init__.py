@@ -1,0 +1,1 @@
+"""What the services share, kept small: config, sizes, logging, URL tokens, /status."""

@@ -1,0 +1,129 @@
+"""The URL-token format: signed by steering, verified by the edge.
+
+A token rides in the query string as `?token=KID~EXPIRES~PREFIX~SIG`:
+- KID names the key, so keys rotate without downtime: steering signs with the first
+  key of its key file, the edge accepts every key in its file;
+- EXPIRES is a Unix time in whole seconds;
+- PREFIX is empty, or the client network the URL is bound to (`10.1.0.0/16`);
+- SIG is base64url (unpadded) HMAC-SHA256 over "ocdn1\\nKID\\nEXPIRES\\nPREFIX\\nPATH".
+`~` is unreserved in URLs (RFC 3986 §2.3), so a token needs no escaping except for `:`
+and `/` inside an IPv6 or IPv4 prefix, which are legal in a query anyway.
+
+A key file holds one `KID=SECRET` per line (blank lines and `#` comments ignored).
+Pure functions only: no clock, no I/O beyond `read_key_file`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PARAM = "token"
+_VERSION = "ocdn1"
+
+
+class TokenError(Exception):
+    """A token is missing or does not grant access; `reason` is a short word for logs."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"token rejected: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """Keys by id; `signing_kid` is the one new tokens are signed with."""
+
+    keys: Mapping[str, bytes]
+    signing_kid: str
+
+    @property
+    def signing_key(self) -> bytes:
+        return self.keys[self.signing_kid]
+
+
+def parse_key_file(text: str, source: str = "key file") -> KeyRing:
+    """Parse `KID=SECRET` lines; ValueError names the line at fault."""
+    keys: dict[str, bytes] = {}
+    first = ""
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        kid, sep, secret = line.partition("=")
+        kid, secret = kid.strip(), secret.strip()
+        if not sep or not kid or not secret:
+            raise ValueError(f"{source} line {lineno}: expected KID=SECRET")
+        if not kid.isascii() or not all(c.isalnum() or c in "-_." for c in kid):
+            raise ValueError(f"{source} line {lineno}: key id must be [A-Za-z0-9._-]")
+        if len(secret) < 16:
+            raise ValueError(f"{source} line {lineno}: secret must be at least 16 characters")
+        if kid in keys:
+            raise ValueError(f"{source} line {lineno}: duplicate key id {kid!r}")
+        keys[kid] = secret.encode()
+        first = first or kid
+    if not keys:
+        raise ValueError(f"{source}: no keys")
+    return KeyRing(keys=keys, signing_kid=first)
+
+
+def read_key_file(path: str | Path) -> KeyRing:
+    """Read a key file; ValueError (naming the file) when missing or malformed."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_key_file(text, str(path))
+
+
+def _mac(key: bytes, kid: str, expires: int, prefix: str, path: str) -> str:
+    msg = f"{_VERSION}\n{kid}\n{expires}\n{prefix}\n{path}".encode()
+    digest = hmac.new(key, msg, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign(path: str, expires: int, ring: KeyRing, client_prefix: str = "") -> str:
+    """Return the token granting `path` until `expires` (Unix seconds)."""
+    if client_prefix:
+        client_prefix = str(ipaddress.ip_network(client_prefix, strict=False))
+    kid = ring.signing_kid
+    return f"{kid}~{expires}~{client_prefix}~{_mac(ring.signing_key, kid, expires, client_prefix, path)}"
+
+
+def verify(
+    token: str | None, path: str, ring: KeyRing, now: float, client_ip: str | None = None
+) -> None:
+    """Accept the token for `path` at time `now`, or raise TokenError.
+
+    The signature is compared in constant time; the expiry and client checks come after
+    it so that a forged token learns nothing from which check failed.
+    """
+    if not token:
+        raise TokenError("missing")
+    parts = token.split("~")
+    if len(parts) != 4:
+        raise TokenError("malformed")
+    kid, expires_text, prefix, sig = parts
+    if not (expires_text.isascii() and expires_text.isdigit()) or len(expires_text) > 12:
+        raise TokenError("malformed")
+    key = ring.keys.get(kid)
+    if key is None:
+        raise TokenError("unknown-key")
+    expected = _mac(key, kid, int(expires_text), prefix, path)
+    if not hmac.compare_digest(expected.encode(), sig.encode()):
+        raise TokenError("bad-signature")
+    if int(expires_text) < now:
+        raise TokenError("expired")
+    if prefix:
+        if client_ip is None:
+            raise TokenError("wrong-client")
+        try:
+            if ipaddress.ip_address(client_ip) not in ipaddress.ip_network(prefix):
+                raise TokenError("wrong-client")
+        except ValueError:
+            raise TokenError("wrong-client") from None

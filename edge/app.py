@@ -1,0 +1,469 @@
+"""The edge application: object requests from path to bytes out.
+
+`EdgeApp.__call__` is the HTTP server's handler. A hit whose bytes are all on disk and
+fit `FAST_PATH_BYTES` is answered synchronously: headers and body leave in one write (or
+headers, then sendfile), with no task and no await, which is what keeps a hit's cost at a
+bare protocol's (DESIGN.md: per-request cost decides). Everything else - misses, large
+bodies, objects the store has not seen - runs as a coroutine that streams piece by
+piece with back-pressure. Both share one plan: `_plan` decides status, headers and the
+byte ranges to send from metadata alone (pure functions in ranges/preconditions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from cachetools import LRUCache, TTLCache
+
+from common.status import EdgeState
+from common.tokens import PARAM, KeyRing, TokenError, verify
+from edge.accesslog import AccessLog
+from edge.errors import EdgeError, Forbidden, RangeNotSatisfiable
+from edge.fill import Fill, FillManager
+from edge.http import Connection, Request
+from edge.keys import object_key
+from edge.metrics import EdgeMetrics
+from edge.policy import Outcome, SliceKey
+from edge.preconditions import Precondition, Validators, evaluate, http_date, if_range_allows
+from edge.ranges import ByteRange, multipart_content_type, multipart_layout, new_boundary, parse_range
+from edge.slices import bounds, pieces
+from edge.store import Entry, ObjectMeta, SliceStore
+from origin.errors import OriginError, OriginNotFound, OriginRangeNotSatisfiable
+
+log = logging.getLogger("ocdn.edge")
+
+FAST_PATH_BYTES = 4 << 20  # a synchronous answer may buffer this much per connection
+CHUNK_BYTES = 256 << 10
+_FIRST_POS = re.compile(r"\s*bytes\s*=\s*([0-9]{1,18})-", re.ASCII | re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Plan:
+    """What to send for an object request, decided before any byte moves."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    length: int  # Content-Length
+    parts: list[tuple[bytes, ByteRange]]  # (bytes before the part, object range)
+    closing: bytes = b""
+
+
+class EdgeApp:
+    def __init__(
+        self,
+        store: SliceStore,
+        fills: FillManager,
+        metrics: EdgeMetrics,
+        access_log: AccessLog,
+        *,
+        edge_id: str,
+        site: str = "",
+        max_ranges: int = 16,
+        negative_ttl_s: float = 10.0,
+        prefetch_slices: int = 1,
+        send_mode: str = "auto",
+        sendfile_min_bytes: int = 256 << 10,
+        tokens: KeyRing | None = None,
+        admin_token: str | None = None,
+    ) -> None:
+        self.store = store
+        self.fills = fills
+        self.policy = store.policy
+        self.metrics = metrics
+        self.access_log = access_log
+        self.edge_id = edge_id
+        self.site = site
+        self.max_ranges = max_ranges
+        self.prefetch_slices = prefetch_slices
+        self.send_mode = send_mode
+        self.sendfile_min_bytes = sendfile_min_bytes
+        self.tokens = tokens
+        self.admin_token = admin_token
+        self.state = EdgeState.UP
+        self.slice_bytes = store.slice_bytes
+        self.negative: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=negative_ttl_s)
+        self.readers: LRUCache[tuple[str, str], int] = LRUCache(maxsize=50_000)
+        self.egress_bytes_per_s = 0.0
+        from edge.admin import Admin  # the admin surface is a separate module, same app
+
+        self.admin = Admin(self)
+
+    # ---- dispatch -------------------------------------------------------------
+
+    def __call__(self, req: Request, conn: Connection) -> Awaitable[None] | None:
+        path = req.path
+        if path.startswith(b"/admin/") or path in (b"/healthz", b"/status", b"/metrics"):
+            return self.admin.handle(req, conn)
+        try:
+            return self._object(req, conn)
+        except EdgeError as exc:
+            self._error(req, conn, exc.status, str(exc))
+            return None
+
+    def _error(self, req: Request, conn: Connection, status: int, message: str,
+               headers: list[tuple[str, str]] | None = None) -> None:
+        body = f"{status} {message}\n".encode()
+        conn.respond(status, [("Content-Type", "text/plain; charset=utf-8"), *(headers or [])],
+                     body, head_only=req.method == "HEAD")
+        self._done(req, status, "none", 0, "")
+
+    def _done(self, req: Request, status: int, cache: str, nbytes: int, key: str,
+              hit_bytes: int = 0) -> None:
+        seconds = time.perf_counter() - req.started
+        m = self.metrics
+        m.request(status, cache, seconds)
+        m.served_bytes["hit"] += hit_bytes
+        m.served_bytes["miss"] += nbytes - hit_bytes
+        if self.access_log.enabled:
+            self.access_log.write(req, status, cache, nbytes, key, seconds)
+
+    # ---- object requests ------------------------------------------------------
+
+    def _object(self, req: Request, conn: Connection) -> Awaitable[None] | None:
+        if req.method not in ("GET", "HEAD"):
+            self._error(req, conn, 405, "method not allowed", [("Allow", "GET, HEAD")])
+            return None
+        key = object_key(req.path)
+        if self.tokens is not None:
+            self._check_token(req)
+        if key in self.negative:
+            self._error(req, conn, 404, "not found")
+            return None
+        entry = self.store.lookup(key)
+        if entry is None:
+            return self._unknown(req, conn, key)
+        plan = self._plan(req, conn, entry.meta)
+        if plan is None:
+            return None
+        if req.method == "HEAD" or not plan.parts:
+            self._send_head(req, conn, plan, entry.meta.key)
+            return None
+        if plan.length <= FAST_PATH_BYTES and not conn.buffered() and self._all_present(
+            entry, plan
+        ):
+            if self._send_hit(req, conn, entry, plan):
+                return None
+        return self._stream(req, conn, entry.meta, plan)
+
+    def _check_token(self, req: Request) -> None:
+        assert self.tokens is not None
+        query = parse_qs(req.query.decode("latin-1"), keep_blank_values=True)
+        token = (query.get(PARAM) or [None])[0]
+        client = req.peer
+        try:
+            verify(token, req.path.decode("latin-1"), self.tokens, time.time(), client)
+        except TokenError as exc:
+            rejections = self.metrics.token_rejections
+            rejections[exc.reason] = rejections.get(exc.reason, 0) + 1
+            raise Forbidden(f"token rejected: {exc.reason}") from None
+
+    def _plan(self, req: Request, conn: Connection, meta: ObjectMeta) -> Plan | None:
+        """Decide the response from metadata; answers 304/412/416 itself (returns None)."""
+        headers = req.headers
+        validators = Validators(meta.etag or None, meta.last_modified)
+        common: list[tuple[str, str]] = [("Accept-Ranges", "bytes")]
+        if meta.etag:
+            common.append(("ETag", meta.etag))
+        if meta.last_modified is not None:
+            common.append(("Last-Modified", http_date(meta.last_modified)))
+        if meta.cache_control:
+            common.append(("Cache-Control", meta.cache_control))
+        decision = evaluate(req.method, headers, validators)
+        if decision is Precondition.NOT_MODIFIED:
+            return self._short(req, conn, 304, [*common, ("X-Cache", "HIT")], meta.key)
+        if decision is Precondition.FAILED:
+            return self._short(req, conn, 412, [("Content-Type", "text/plain")], meta.key,
+                               b"412 precondition failed\n")
+        size = meta.size
+        ranges = None
+        if req.method == "GET" and "range" in headers and if_range_allows(
+            headers.get("if-range"), validators
+        ):
+            try:
+                ranges = parse_range(headers["range"], size, self.max_ranges)
+            except RangeNotSatisfiable:
+                # RFC 9110 §15.5.17: 416 names the current length.
+                return self._short(req, conn, 416, [*common, ("Content-Range", f"bytes */{size}"),
+                                              ("Content-Type", "text/plain")], meta.key,
+                                   b"416 range not satisfiable\n")
+        if ranges is None:
+            whole = [(b"", ByteRange(0, size))] if size else []
+            return Plan(200, [*common, ("Content-Type", meta.content_type)], size, whole)
+        if len(ranges) == 1:
+            r = ranges[0]
+            return Plan(206, [*common, ("Content-Type", meta.content_type),
+                              ("Content-Range", r.content_range(size))], r.length, [(b"", r)])
+        boundary = new_boundary()
+        parts, closing, length = multipart_layout(ranges, size, meta.content_type, boundary)
+        return Plan(206, [*common, ("Content-Type", multipart_content_type(boundary))], length,
+                    parts, closing)
+
+    def _short(self, req: Request, conn: Connection, status: int,
+               headers: list[tuple[str, str]], key: str, body: bytes = b"") -> None:
+        conn.respond(status, headers, body, head_only=req.method == "HEAD")
+        self._done(req, status, "hit", 0, key)
+        return None
+
+    def _send_head(self, req: Request, conn: Connection, plan: Plan, key: str) -> None:
+        conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "HIT")], plan.length))
+        self._done(req, plan.status, "hit", 0, key)
+
+    def _all_present(self, entry: Entry, plan: Plan) -> bool:
+        present = entry.present
+        slice_bytes = self.slice_bytes
+        for _, r in plan.parts:
+            for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
+                if index not in present:
+                    return False
+        return True
+
+    def _send_hit(self, req: Request, conn: Connection, entry: Entry, plan: Plan) -> bool:
+        """Answer a hit synchronously; False (nothing written) if a slice file vanished."""
+        slice_bytes = self.slice_bytes
+        key = entry.meta.key
+        fds: dict[int, int] = {}
+        try:
+            for _, r in plan.parts:
+                for index, _, _ in pieces(r.start, r.stop, slice_bytes):
+                    if index not in fds:
+                        fds[index] = os.open(self.store.slice_path(entry, index), os.O_RDONLY)
+        except OSError:
+            for fd in fds.values():
+                os.close(fd)
+            for index in list(entry.present):
+                if not os.path.exists(self.store.slice_path(entry, index)):
+                    entry.present.discard(index)
+                    self.policy.remove(SliceKey(key, index))
+            return False
+        try:
+            head = conn.head(plan.status, [*plan.headers, ("X-Cache", "HIT")], plan.length)
+            use_sendfile = self.send_mode == "sendfile" or (
+                self.send_mode == "auto" and plan.length >= self.sendfile_min_bytes)
+            if use_sendfile:
+                conn.write(head)
+                for before, r in plan.parts:
+                    if before:
+                        conn.write(before)
+                    for index, offset, length in pieces(r.start, r.stop, slice_bytes):
+                        sent = conn.try_sendfile(fds[index], offset, length)
+                        if sent < length:
+                            conn.write(os.pread(fds[index], length - sent, offset + sent))
+                if plan.closing:
+                    conn.write(plan.closing)
+            else:
+                out = [head]
+                for before, r in plan.parts:
+                    if before:
+                        out.append(before)
+                    for index, offset, length in pieces(r.start, r.stop, slice_bytes):
+                        out.append(os.pread(fds[index], length, offset))
+                if plan.closing:
+                    out.append(plan.closing)
+                conn.write(b"".join(out) if len(out) > 2 else out[0] + out[1])
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        now = time.time()
+        access = self.policy.access
+        for _, r in plan.parts:
+            for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
+                start, stop = bounds(index, entry.meta.size, slice_bytes)
+                access(SliceKey(key, index), stop - start, now)
+        body = sum(r.length for _, r in plan.parts)
+        self._done(req, plan.status, "hit", body, key, body)
+        self._note_reader(req, entry.meta, plan)
+        return True
+
+    # ---- misses and streaming -------------------------------------------------
+
+    async def _unknown(self, req: Request, conn: Connection, key: str) -> None:
+        """Learn an object's metadata from the origin's answer for its first needed slice."""
+        hint = 0
+        if req.method == "GET":
+            m = _FIRST_POS.match(req.headers.get("range", ""))
+            if m is not None:
+                hint = int(m.group(1)) // self.slice_bytes
+        try:
+            fill = self.fills.get(SliceKey(key, hint), None)
+            try:
+                meta = await fill.meta
+            except OriginRangeNotSatisfiable as exc:
+                if exc.size == 0:
+                    return self._empty(req, conn, key)
+                fill = self.fills.get(SliceKey(key, 0), None)
+                meta = await fill.meta
+        except OriginNotFound:
+            self.negative[key] = True
+            return self._error(req, conn, 404, "not found")
+        except OriginRangeNotSatisfiable:
+            return self._empty(req, conn, key)
+        except OriginError as exc:
+            return self._error(req, conn, exc.status, "origin failed")
+        self._admit(fill, meta)
+        plan = self._plan(req, conn, meta)
+        if plan is None:
+            return None
+        if req.method == "HEAD" or not plan.parts:
+            conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "MISS")], plan.length))
+            self._done(req, plan.status, "miss", 0, key)
+            return None
+        await self._stream(req, conn, meta, plan, {fill.key.index: fill})
+
+    def _empty(self, req: Request, conn: Connection, key: str) -> None:
+        conn.respond(200, [("Accept-Ranges", "bytes"),
+                           ("Content-Type", "application/octet-stream"), ("X-Cache", "MISS")])
+        self._done(req, 200, "miss", 0, key)
+
+    def _admit(self, fill: Fill, meta: ObjectMeta) -> None:
+        """Record a client's read of a slice being filled and let the policy admit it."""
+        start, stop = bounds(fill.key.index, meta.size, self.slice_bytes)
+        access = self.policy.access(fill.key, stop - start, time.time())
+        if access.outcome is not Outcome.BYPASS:
+            fill.admit = True
+        if access.evicted:
+            self.store.evict(access.evicted)
+
+    async def _stream(self, req: Request, conn: Connection, meta: ObjectMeta, plan: Plan,
+                      joined: dict[int, Fill] | None = None) -> None:
+        """Send `plan` piece by piece: hits from disk, misses from their fills."""
+        joined = joined or {}
+        key = meta.key
+        slice_bytes = self.slice_bytes
+        hit_bytes = sent = 0
+        missed = False
+        entry = self.store.lookup(key)
+        fills: dict[int, Fill] = dict(joined)
+        accessed: set[int] = set(joined)
+
+        def fill_for(index: int) -> Fill:
+            fill = fills.get(index)
+            if fill is None:
+                fill = self.fills.get(SliceKey(key, index), meta)
+                fills[index] = fill
+            if index not in accessed:
+                accessed.add(index)
+                self._admit(fill, meta)
+            return fill
+
+        conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "MISS" if not
+                             self._all_present_meta(entry, meta, plan) else "HIT")],
+                             plan.length))
+        try:
+            for before, r in plan.parts:
+                if before:
+                    conn.write(before)
+                for index, offset, length in pieces(r.start, r.stop, slice_bytes):
+                    entry = self.store.lookup(key)
+                    fd = -1
+                    if (entry is not None and index in entry.present
+                            and entry.meta.same_version(meta) and index not in fills):
+                        try:
+                            fd = os.open(self.store.slice_path(entry, index), os.O_RDONLY)
+                        except OSError:
+                            entry.present.discard(index)
+                            self.policy.remove(SliceKey(key, index))
+                    if fd >= 0:
+                        try:
+                            await self._send_file(conn, fd, offset, length)
+                        finally:
+                            os.close(fd)
+                        if index not in accessed:
+                            accessed.add(index)
+                            start, stop = bounds(index, meta.size, slice_bytes)
+                            self.policy.access(SliceKey(key, index), stop - start, time.time())
+                        hit_bytes += length
+                    else:
+                        missed = True
+                        fill = fill_for(index)
+                        self._prefetch(key, meta, index + 1, r.stop, fills)
+                        async for chunk in fill.read(offset, length, meta):
+                            conn.write(chunk)
+                            await conn.drain()
+                    sent += length
+            if plan.closing:
+                conn.write(plan.closing)
+        except OriginError as exc:
+            log.warning("response for %s cut after %d bytes: %s", key, sent, exc)
+            self._done(req, plan.status, "miss", sent, key, hit_bytes)
+            conn.abort()
+            return
+        except ConnectionError:
+            self._done(req, 499, "miss" if missed else "hit", sent, key, hit_bytes)
+            return
+        self._done(req, plan.status, "miss" if missed else "hit", sent, key, hit_bytes)
+        self._note_reader(req, meta, plan)
+
+    def _all_present_meta(self, entry: Entry | None, meta: ObjectMeta, plan: Plan) -> bool:
+        return entry is not None and entry.meta.same_version(meta) and self._all_present(entry,
+                                                                                         plan)
+
+    async def _send_file(self, conn: Connection, fd: int, offset: int, length: int) -> None:
+        use_sendfile = self.send_mode == "sendfile" or (
+            self.send_mode == "auto" and length >= self.sendfile_min_bytes)
+        end = offset + length
+        while offset < end:
+            n = min(CHUNK_BYTES, end - offset)
+            if use_sendfile:
+                sent = conn.try_sendfile(fd, offset, n)
+                offset += sent
+                if sent == n:
+                    await conn.drain()
+                    continue
+                n -= sent
+            data = os.pread(fd, n, offset)
+            if not data:
+                raise OriginError("slice file shorter than expected")
+            conn.write(data)
+            offset += len(data)
+            await conn.drain()
+
+    # ---- prefetch -------------------------------------------------------------
+
+    def _note_reader(self, req: Request, meta: ObjectMeta, plan: Plan) -> None:
+        """Remember where a client's read of an object ended; a next read that starts
+        there marks a sequential reader, whose next slices are then prefetched."""
+        if not self.prefetch_slices or len(plan.parts) != 1:
+            return
+        r = plan.parts[0][1]
+        reader = (req.peer, meta.key)
+        previous = self.readers.get(reader)
+        self.readers[reader] = r.stop
+        if previous is not None and abs(r.start - previous) <= 1 and r.stop < meta.size:
+            last = (r.stop - 1) // self.slice_bytes
+            self._prefetch(meta.key, meta, last + 1, meta.size, {})
+
+    def _prefetch(self, key: str, meta: ObjectMeta, first: int, limit: int,
+                  fills: dict[int, Fill]) -> None:
+        if not self.prefetch_slices:
+            return
+        entry = self.store.lookup(key)
+        for index in range(first, first + self.prefetch_slices):
+            start, stop = bounds(index, meta.size, self.slice_bytes)
+            if start >= meta.size:
+                return
+            skey = SliceKey(key, index)
+            if (entry is not None and index in entry.present) or skey in self.fills.inflight:
+                continue
+            access = self.policy.access(skey, stop - start, time.time())
+            if access.evicted:
+                self.store.evict(access.evicted)
+            if access.outcome is Outcome.BYPASS:
+                continue  # not worth the origin bytes if it would not be kept
+            fill = self.fills.get(skey, meta)
+            fill.admit = True
+            if start < limit:
+                fills.setdefault(index, fill)
+
+    # ---- status ---------------------------------------------------------------
+
+    def hit_ratio(self) -> float:
+        served = self.metrics.served_bytes
+        total = served["hit"] + served["miss"]
+        return served["hit"] / total if total else 0.0

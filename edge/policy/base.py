@@ -1,0 +1,88 @@
+"""The policy interface: what the slice store asks of an admission/eviction policy.
+
+A policy is pure bookkeeping over slice keys and sizes; it never touches the disk. The
+store (or the trace replayer) calls it on every slice a client reads:
+
+    outcome = policy.access(key, size, now)
+      HIT    - the policy holds the key resident.
+      ADMIT  - a miss; the slice should be written to disk once filled. The policy now
+               counts it resident, and `outcome.evicted` lists the keys to delete from
+               disk to stay within capacity (the caller deletes them).
+      BYPASS - a miss; serve it from the origin without writing it.
+
+`add(key, size)` makes a key resident without counting an access (rebuilding the index
+after a restart, prefill); `remove(key)` forgets one that left the disk for another
+reason (purge, changed ETag, failed fill). After any call, `used_bytes <= capacity_bytes`
+holds: a key larger than the capacity is bypassed.
+
+Keys are `SliceKey(obj, index)`: the object key and the slice's number within the object,
+so a policy can share popularity between the slices of one file and tell early slices
+from late ones. `now` is seconds (wall clock in the edge, the trace timestamp in a
+replay), for policies that age or follow the daily cycle.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NamedTuple
+
+
+class SliceKey(NamedTuple):
+    obj: str
+    index: int
+
+
+class Outcome(Enum):
+    HIT = "hit"
+    ADMIT = "admit"
+    BYPASS = "bypass"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    outcome: Outcome
+    evicted: tuple[SliceKey, ...] = ()
+
+
+HIT = Access(Outcome.HIT)
+BYPASS = Access(Outcome.BYPASS)
+
+
+class Policy(ABC):
+    """Base class: tracks `capacity_bytes` and `used_bytes`; subclasses decide."""
+
+    name: str = "policy"
+
+    def __init__(self, capacity_bytes: int) -> None:
+        if capacity_bytes < 0:
+            raise ValueError("capacity_bytes must not be negative")
+        self.capacity_bytes = capacity_bytes
+        self.used_bytes = 0
+
+    @abstractmethod
+    def access(self, key: SliceKey, size: int, now: float) -> Access:
+        """Record a client read of `key` and decide hit / admit / bypass."""
+
+    @abstractmethod
+    def add(self, key: SliceKey, size: int) -> tuple[SliceKey, ...]:
+        """Make `key` resident without an access; returns keys evicted to make room."""
+
+    @abstractmethod
+    def remove(self, key: SliceKey) -> bool:
+        """Forget a resident key; False if it was not resident."""
+
+    @abstractmethod
+    def __contains__(self, key: object) -> bool: ...
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "policy": self.name,
+            "capacity_bytes": self.capacity_bytes,
+            "used_bytes": self.used_bytes,
+            "entries": len(self),
+        }

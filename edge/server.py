@@ -1,0 +1,134 @@
+"""Wiring: config -> origin, policy, store, fills, app, HTTP server; start and stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+
+from common.config import ConfigError
+from common.tokens import KeyRing, read_key_file
+from edge.accesslog import AccessLog
+from edge.app import EdgeApp
+from edge.config import EdgeConfig
+from edge.fill import FillManager
+from edge.http import HttpServer
+from edge.metrics import EdgeMetrics
+from edge.policy import make_policy
+from edge.store import SliceStore
+from origin.base import Origin
+from origin.http import HttpOrigin
+from origin.retry import RetryPolicy
+from origin.s3 import S3Origin, parse_s3_url
+
+log = logging.getLogger("ocdn.edge")
+
+
+def make_origin(cfg: EdgeConfig) -> Origin:
+    retry = RetryPolicy(attempts=cfg.origin_attempts)
+    if cfg.origin.startswith("s3://"):
+        return S3Origin(parse_s3_url(cfg.origin), cfg.s3_endpoint, cfg.origin_pool,
+                        cfg.origin_connect_timeout_s, cfg.origin_read_timeout_s, retry)
+    return HttpOrigin(cfg.origin, cfg.origin_pool, cfg.origin_connect_timeout_s,
+                      cfg.origin_read_timeout_s, retry)
+
+
+def _secrets(cfg: EdgeConfig) -> tuple[KeyRing | None, str | None]:
+    tokens = None
+    if cfg.token_secret_file:
+        try:
+            tokens = read_key_file(cfg.token_secret_file)
+        except ValueError as exc:
+            raise ConfigError("token_secret_file", str(exc)) from None
+    admin = None
+    if cfg.admin_token_file:
+        try:
+            with open(cfg.admin_token_file) as fh:
+                admin = fh.read().strip()
+        except OSError as exc:
+            raise ConfigError("admin_token_file", exc.strerror or str(exc)) from None
+        if len(admin) < 16:
+            raise ConfigError("admin_token_file", "the admin token must be 16+ characters")
+    return tokens, admin
+
+
+class Edge:
+    """A running edge; `start()` then `serve_forever()` or `stop()`."""
+
+    def __init__(self, cfg: EdgeConfig) -> None:
+        self.cfg = cfg
+        tokens, admin = _secrets(cfg)
+        self.origin = make_origin(cfg)
+        self.store = SliceStore(cfg.cache_dir, cfg.slice_size, make_policy(cfg.policy,
+                                                                           cfg.cache_size))
+        self.metrics = EdgeMetrics()
+        self.fills = FillManager(self.origin, self.store, self.metrics.origin)
+        self.access_log = AccessLog(cfg.access_log)
+        self.app = EdgeApp(
+            self.store, self.fills, self.metrics, self.access_log,
+            edge_id=cfg.id, site=cfg.site, max_ranges=cfg.max_ranges,
+            negative_ttl_s=cfg.negative_ttl_s, prefetch_slices=cfg.prefetch_slices,
+            send_mode=cfg.send_mode, sendfile_min_bytes=cfg.sendfile_min_bytes,
+            tokens=tokens, admin_token=admin,
+        )
+        self.http = HttpServer(self.app, cfg.keepalive_timeout_s)
+        self.app.admin.connections = lambda: len(self.http.connections)
+        self._ticker: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        try:
+            self.store.open()
+        except OSError as exc:
+            raise ConfigError("cache_dir", f"cannot use {self.cfg.cache_dir}: {exc}") from None
+        self.store.start_indexing()
+        host, port = self.cfg.listen
+        try:
+            await self.http.start(host, port)
+        except OSError as exc:
+            raise ConfigError("listen", f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        log.info("edge %s serving on http://%s:%d from %s (cache %s, %d bytes, policy %s)",
+                 self.cfg.id, host, self.http.port, self.origin.describe(), self.cfg.cache_dir,
+                 self.cfg.cache_size, self.store.policy.name)
+
+    async def _tick(self) -> None:
+        """Once a second: egress rate for /status (EWMA over ~5 s), access-log flush."""
+        served = self.metrics.served_bytes
+        last_bytes = served["hit"] + served["miss"]
+        last_t = time.monotonic()
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            total = served["hit"] + served["miss"]
+            rate = (total - last_bytes) / max(now - last_t, 1e-6)
+            self.app.egress_bytes_per_s += 0.2 * (rate - self.app.egress_bytes_per_s)
+            last_bytes, last_t = total, now
+            self.access_log.flush()
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        await self.http.stop()
+        await self.fills.close()
+        await self.origin.close()
+        self.access_log.close()
+        self._stopped.set()
+
+    async def serve_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("edge %s stopping", self.cfg.id)
+        await self.stop()
+
+
+async def run_edge(cfg: EdgeConfig) -> None:
+    edge = Edge(cfg)
+    await edge.start()
+    await edge.serve_forever()

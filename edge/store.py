@@ -1,0 +1,307 @@
+"""The slice store: complete, verified slices on local disk, and their index in memory.
+
+Layout under `cache_dir/v1/`:
+
+    objects/ab/<sha256(key)>/meta.json    the object's metadata (key, size, ETag, ...)
+    objects/ab/<sha256(key)>/<i>.<tag>    slice i, tag = 12 hex of sha256(ETag, size)
+    tmp/                                  fills being written; emptied at start
+
+The filesystem is the truth. A slice reaches its final name only by rename(2) from
+tmp/ after the whole slice arrived and verified, so a name is a promise that the bytes
+behind it are complete; a kill -9 at any moment leaves at worst a file in tmp/, which
+start-up removes. The tag in the file name binds a slice to one version of its object: a
+slice of an older ETag can never be served as part of a newer one, even if a crash
+interrupted the clean-up, because index and probe only accept the tag of meta.json.
+Several processes could share the directory (renames are atomic and idempotent); one
+place, the policy held here, decides evictions.
+
+The index is rebuilt in the background after a restart (a thread walks the 256 fan-out
+directories), so the edge serves at once: until the walk ends, a key missing from the
+index is probed on disk directly. Policy bookkeeping (`Policy.add`) follows the index, and
+any slice beyond the configured capacity is evicted as it is found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from edge.policy import Policy, SliceKey
+from edge.slices import bounds
+
+log = logging.getLogger("ocdn.edge.store")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    key: str
+    size: int
+    etag: str
+    last_modified: int | None
+    content_type: str
+    cache_control: str | None = None
+
+    @property
+    def tag(self) -> str:
+        return hashlib.sha256(f"{self.etag}\0{self.size}".encode()).hexdigest()[:12]
+
+    def same_version(self, other: ObjectMeta) -> bool:
+        return self.etag == other.etag and self.size == other.size
+
+
+@dataclass(slots=True)
+class Entry:
+    """One object in the index: its metadata and which slices are on disk."""
+
+    meta: ObjectMeta
+    directory: str
+    present: set[int] = field(default_factory=set)
+
+
+def _key_dir(objects: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return os.path.join(objects, digest[:2], digest)
+
+
+def _read_meta(directory: str) -> ObjectMeta | None:
+    try:
+        with open(os.path.join(directory, "meta.json"), "rb") as fh:
+            doc = json.load(fh)
+        return ObjectMeta(**doc)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
+    """Slices of `meta`'s version in `directory` whose size is right; others are removed."""
+    present = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return present
+    for name in names:
+        if name == "meta.json":
+            continue
+        index_text, _, tag = name.partition(".")
+        path = os.path.join(directory, name)
+        if tag != meta.tag or not index_text.isdigit():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            continue
+        index = int(index_text)
+        start, stop = bounds(index, meta.size, slice_bytes)
+        try:
+            ok = stop > start and os.stat(path).st_size == stop - start
+        except OSError:
+            ok = False
+        if ok:
+            present.append(index)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return present
+
+
+class SliceStore:
+    def __init__(self, root: str | Path, slice_bytes: int, policy: Policy) -> None:
+        self.root = Path(root) / "v1"
+        self.objects_dir = str(self.root / "objects")
+        self.tmp_dir = str(self.root / "tmp")
+        self.slice_bytes = slice_bytes
+        self.policy = policy
+        self.index: dict[str, Entry] = {}
+        self.indexed = False
+        self.evictions = 0
+        self.evicted_bytes = 0
+        self._index_task: asyncio.Task[None] | None = None
+
+    # ---- start-up -------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create the layout and empty tmp/ (fills cut short by a crash)."""
+        os.makedirs(self.objects_dir, exist_ok=True)
+        if os.path.isdir(self.tmp_dir):
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        os.makedirs(self.tmp_dir, exist_ok=True)
+
+    def start_indexing(self) -> asyncio.Task[None]:
+        self._index_task = asyncio.get_running_loop().create_task(self._build_index())
+        return self._index_task
+
+    async def _build_index(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            fanout = sorted(os.listdir(self.objects_dir))
+        except OSError:
+            fanout = []
+        found = 0
+        for sub in fanout:
+            batch = await loop.run_in_executor(None, self._scan_fanout, sub)
+            for meta, directory, present in batch:
+                if meta.key in self.index:
+                    continue  # probed while we walked: already known
+                self._adopt(meta, directory, present)
+                found += len(present)
+        self.indexed = True
+        log.info("index ready: %d objects, %d slices, %d bytes",
+                 len(self.index), found, self.policy.used_bytes)
+
+    def _scan_fanout(self, sub: str) -> list[tuple[ObjectMeta, str, list[int]]]:
+        out = []
+        base = os.path.join(self.objects_dir, sub)
+        try:
+            dirs = os.listdir(base)
+        except OSError:
+            return out
+        for name in dirs:
+            directory = os.path.join(base, name)
+            meta = _read_meta(directory)
+            if meta is None:
+                shutil.rmtree(directory, ignore_errors=True)
+                continue
+            out.append((meta, directory, _scan_dir(directory, meta, self.slice_bytes)))
+        return out
+
+    def _adopt(self, meta: ObjectMeta, directory: str, present: Iterable[int]) -> Entry:
+        entry = Entry(meta, directory)
+        self.index[meta.key] = entry
+        for index in present:
+            start, stop = bounds(index, meta.size, self.slice_bytes)
+            entry.present.add(index)
+            self._evict(self.policy.add(SliceKey(meta.key, index), stop - start))
+            if SliceKey(meta.key, index) not in self.policy:
+                self._unlink_slice(entry, index)
+        return entry
+
+    # ---- lookups --------------------------------------------------------------
+
+    def lookup(self, key: str) -> Entry | None:
+        entry = self.index.get(key)
+        if entry is not None or self.indexed:
+            return entry
+        directory = _key_dir(self.objects_dir, key)
+        meta = _read_meta(directory)
+        if meta is None or meta.key != key:
+            return None
+        return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes))
+
+    def slice_path(self, entry: Entry, index: int) -> str:
+        return os.path.join(entry.directory, f"{index}.{entry.meta.tag}")
+
+    # ---- changes --------------------------------------------------------------
+
+    def learn(self, meta: ObjectMeta) -> Entry:
+        """Record what the origin says about an object; a new version drops the old slices."""
+        entry = self.lookup(meta.key)
+        if entry is not None:
+            if entry.meta.same_version(meta):
+                return entry
+            log.warning("etag or size changed for %s (%s/%d -> %s/%d): dropping its slices",
+                        meta.key, entry.meta.etag, entry.meta.size, meta.etag, meta.size)
+            self.drop(meta.key)
+        entry = Entry(meta, _key_dir(self.objects_dir, meta.key))
+        self.index[meta.key] = entry
+        return entry
+
+    def commit(self, meta: ObjectMeta, index: int, chunks: list[bytes]) -> str | None:
+        """Write a verified slice to tmp/ and rename it into place (runs in a thread).
+
+        Returns the final path, or None when the write failed (nothing is left behind).
+        """
+        directory = _key_dir(self.objects_dir, meta.key)
+        tmp = os.path.join(self.tmp_dir, uuid.uuid4().hex)
+        final = os.path.join(directory, f"{index}.{meta.tag}")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            current = _read_meta(directory)
+            if current is None or not current.same_version(meta):
+                with open(tmp, "w") as fh:
+                    json.dump(asdict(meta), fh)
+                os.replace(tmp, os.path.join(directory, "meta.json"))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(tmp, final)
+            return final
+        except OSError as exc:
+            log.error("cannot store slice %d of %s: %s", index, meta.key, exc)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return None
+
+    def committed(self, meta: ObjectMeta, index: int) -> bool:
+        """Mark a renamed slice present, if its object is still that version and the
+        policy still wants it (an eviction or purge may have raced the write)."""
+        entry = self.index.get(meta.key)
+        key = SliceKey(meta.key, index)
+        if entry is None or not entry.meta.same_version(meta) or key not in self.policy:
+            path = os.path.join(_key_dir(self.objects_dir, meta.key), f"{index}.{meta.tag}")
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            return False
+        entry.present.add(index)
+        return True
+
+    def evict(self, keys: Iterable[SliceKey]) -> None:
+        """Delete slices the policy evicted."""
+        self._evict(keys)
+
+    def _evict(self, keys: Iterable[SliceKey]) -> None:
+        for key in keys:
+            entry = self.index.get(key.obj)
+            if entry is None:
+                continue
+            if key.index in entry.present:
+                entry.present.discard(key.index)
+                start, stop = bounds(key.index, entry.meta.size, self.slice_bytes)
+                self.evicted_bytes += stop - start
+                self._unlink_slice(entry, key.index)
+            self.evictions += 1
+
+    def _unlink_slice(self, entry: Entry, index: int) -> None:
+        entry.present.discard(index)
+        with contextlib.suppress(OSError):
+            os.unlink(self.slice_path(entry, index))
+
+    def drop(self, key: str) -> bool:
+        """Forget an object and delete its slices and metadata (purge, changed ETag)."""
+        entry = self.index.pop(key, None)
+        if entry is None:
+            entry = self.lookup(key)
+            if entry is None:
+                return False
+            self.index.pop(key, None)
+        count = max((entry.meta.size + self.slice_bytes - 1) // self.slice_bytes, 0)
+        for index in range(count):
+            self.policy.remove(SliceKey(key, index))
+        shutil.rmtree(entry.directory, ignore_errors=True)
+        return True
+
+    def drop_prefix(self, prefix: str) -> int:
+        """Purge every indexed object whose key starts with `prefix`; returns how many."""
+        keys = [k for k in self.index if k.startswith(prefix)]
+        for key in keys:
+            self.drop(key)
+        return len(keys)
+
+    @property
+    def used_bytes(self) -> int:
+        return self.policy.used_bytes
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self.policy.capacity_bytes

@@ -1,0 +1,1 @@
+"""The face of ocdn: the `ocdn` command line and `ocdn demo`."""
