@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class EdgeState(str, Enum):
+class EdgeState(StrEnum):
     UP = "up"
     DRAINING = "draining"  # finishes current sessions, takes no new ones
     DOWN = "down"

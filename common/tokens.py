@@ -92,7 +92,8 @@ def sign(path: str, expires: int, ring: KeyRing, client_prefix: str = "") -> str
     if client_prefix:
         client_prefix = str(ipaddress.ip_network(client_prefix, strict=False))
     kid = ring.signing_kid
-    return f"{kid}~{expires}~{client_prefix}~{_mac(ring.signing_key, kid, expires, client_prefix, path)}"
+    sig = _mac(ring.signing_key, kid, expires, client_prefix, path)
+    return f"{kid}~{expires}~{client_prefix}~{sig}"
 
 
 def verify(

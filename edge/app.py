@@ -11,7 +11,6 @@ byte ranges to send from metadata alone (pure functions in ranges/preconditions)
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
@@ -32,7 +31,13 @@ from edge.keys import object_key
 from edge.metrics import EdgeMetrics
 from edge.policy import Outcome, SliceKey
 from edge.preconditions import Precondition, Validators, evaluate, http_date, if_range_allows
-from edge.ranges import ByteRange, multipart_content_type, multipart_layout, new_boundary, parse_range
+from edge.ranges import (
+    ByteRange,
+    multipart_content_type,
+    multipart_layout,
+    new_boundary,
+    parse_range,
+)
 from edge.slices import bounds, pieces
 from edge.store import Entry, ObjectMeta, SliceStore
 from origin.errors import OriginError, OriginNotFound, OriginRangeNotSatisfiable
@@ -145,17 +150,16 @@ class EdgeApp:
         if req.method == "HEAD" or not plan.parts:
             self._send_head(req, conn, plan, entry.meta.key)
             return None
-        if plan.length <= FAST_PATH_BYTES and not conn.buffered() and self._all_present(
-            entry, plan
-        ):
-            if self._send_hit(req, conn, entry, plan):
-                return None
+        if (plan.length <= FAST_PATH_BYTES and not conn.buffered()
+                and self._all_present(entry, plan) and self._send_hit(req, conn, entry, plan)):
+            return None
         return self._stream(req, conn, entry.meta, plan)
 
     def _check_token(self, req: Request) -> None:
         assert self.tokens is not None
         query = parse_qs(req.query.decode("latin-1"), keep_blank_values=True)
-        token = (query.get(PARAM) or [None])[0]
+        tokens = query.get(PARAM)
+        token = tokens[0] if tokens else None
         client = req.peer
         try:
             verify(token, req.path.decode("latin-1"), self.tokens, time.time(), client)
@@ -441,12 +445,14 @@ class EdgeApp:
 
     def _prefetch(self, key: str, meta: ObjectMeta, first: int, limit: int,
                   fills: dict[int, Fill]) -> None:
+        """Start fills for up to `prefetch_slices` slices from `first` that begin before
+        byte `limit`: the rest of a long range, or a sequential reader's next slices."""
         if not self.prefetch_slices:
             return
         entry = self.store.lookup(key)
         for index in range(first, first + self.prefetch_slices):
             start, stop = bounds(index, meta.size, self.slice_bytes)
-            if start >= meta.size:
+            if start >= limit:
                 return
             skey = SliceKey(key, index)
             if (entry is not None and index in entry.present) or skey in self.fills.inflight:
@@ -458,8 +464,7 @@ class EdgeApp:
                 continue  # not worth the origin bytes if it would not be kept
             fill = self.fills.get(skey, meta)
             fill.admit = True
-            if start < limit:
-                fills.setdefault(index, fill)
+            fills.setdefault(index, fill)
 
     # ---- status ---------------------------------------------------------------
 

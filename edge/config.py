@@ -26,7 +26,8 @@ def parse_listen(value: str) -> tuple[str, int]:
 def _origin(value: str) -> str:
     text = str(value).strip()
     if not text.startswith(("s3://", "http://", "https://")):
-        raise ValueError(f"expected s3://BUCKET[/PREFIX] or http://HOST:PORT[/PREFIX], got {value!r}")
+        raise ValueError(
+            f"expected s3://BUCKET[/PREFIX] or http://HOST:PORT[/PREFIX], got {value!r}")
     return text
 
 

@@ -80,9 +80,25 @@ class Connection(asyncio.Protocol):
     """One client connection; also the response writer handed to the application."""
 
     __slots__ = (
-        "_app", "_server", "transport", "_parser", "_url", "_headers", "_body",
-        "_head_bytes", "_queue", "_busy", "_paused", "_drain_waiter", "peer",
-        "last_active", "keep_alive", "_closing", "_sock", "_too_big", "requests",
+        "_app",
+        "_body",
+        "_busy",
+        "_closing",
+        "_drain_waiter",
+        "_head_bytes",
+        "_headers",
+        "_parser",
+        "_paused",
+        "_queue",
+        "_server",
+        "_sock",
+        "_too_big",
+        "_url",
+        "keep_alive",
+        "last_active",
+        "peer",
+        "requests",
+        "transport",
     )
 
     def __init__(self, server: HttpServer) -> None:
@@ -341,7 +357,7 @@ class HttpServer:
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        return int(self._server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
     async def _sweep(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from edge.errors import BadRequest
 
 MAX_PATH_BYTES = 1024  # S3 keys are at most 1024 bytes
+_HEX = "0123456789abcdefABCDEF"
 
 
 def _unquote(raw: bytes) -> bytes:
@@ -23,7 +24,7 @@ def _unquote(raw: bytes) -> bytes:
         c = raw[i]
         if c == 0x25:  # '%'
             hexdigits = raw[i + 1 : i + 3]
-            if len(hexdigits) != 2 or not all(chr(h) in "0123456789abcdefABCDEF" for h in hexdigits):
+            if len(hexdigits) != 2 or not all(chr(h) in _HEX for h in hexdigits):
                 raise BadRequest("malformed percent-escape in path")
             out.append(int(hexdigits, 16))
             i += 3

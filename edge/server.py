@@ -19,9 +19,7 @@ from edge.metrics import EdgeMetrics
 from edge.policy import make_policy
 from edge.store import SliceStore
 from origin.base import Origin
-from origin.http import HttpOrigin
 from origin.retry import RetryPolicy
-from origin.s3 import S3Origin, parse_s3_url
 
 log = logging.getLogger("ocdn.edge")
 
@@ -29,8 +27,13 @@ log = logging.getLogger("ocdn.edge")
 def make_origin(cfg: EdgeConfig) -> Origin:
     retry = RetryPolicy(attempts=cfg.origin_attempts)
     if cfg.origin.startswith("s3://"):
+        from origin.s3 import S3Origin, parse_s3_url  # boto3 loads only when used
+
+
         return S3Origin(parse_s3_url(cfg.origin), cfg.s3_endpoint, cfg.origin_pool,
                         cfg.origin_connect_timeout_s, cfg.origin_read_timeout_s, retry)
+    from origin.http import HttpOrigin
+
     return HttpOrigin(cfg.origin, cfg.origin_pool, cfg.origin_connect_timeout_s,
                       cfg.origin_read_timeout_s, retry)
 

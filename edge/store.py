@@ -83,7 +83,7 @@ def _read_meta(directory: str) -> ObjectMeta | None:
 
 def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
     """Slices of `meta`'s version in `directory` whose size is right; others are removed."""
-    present = []
+    present: list[int] = []
     try:
         names = os.listdir(directory)
     except OSError:
@@ -156,7 +156,7 @@ class SliceStore:
                  len(self.index), found, self.policy.used_bytes)
 
     def _scan_fanout(self, sub: str) -> list[tuple[ObjectMeta, str, list[int]]]:
-        out = []
+        out: list[tuple[ObjectMeta, str, list[int]]] = []
         base = os.path.join(self.objects_dir, sub)
         try:
             dirs = os.listdir(base)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from encoder.ladder import Rung, even
 
@@ -72,7 +73,7 @@ def rate_for_quality(hull: Sequence[TrialPoint], vmaf: float) -> float | None:
         return None
     if vmaf <= hull[0].vmaf:
         return hull[0].bitrate_bps
-    for lo, hi in zip(hull, hull[1:], strict=False):
+    for lo, hi in pairwise(hull):
         if lo.vmaf <= vmaf <= hi.vmaf:
             frac = (vmaf - lo.vmaf) / (hi.vmaf - lo.vmaf)
             return lo.bitrate_bps + frac * (hi.bitrate_bps - lo.bitrate_bps)
@@ -122,7 +123,7 @@ def pick_rungs(
 def _quality_at(hull: Sequence[TrialPoint], bitrate_bps: float) -> float:
     if bitrate_bps <= hull[0].bitrate_bps:
         return hull[0].vmaf
-    for lo, hi in zip(hull, hull[1:], strict=False):
+    for lo, hi in pairwise(hull):
         if lo.bitrate_bps <= bitrate_bps <= hi.bitrate_bps:
             frac = (bitrate_bps - lo.bitrate_bps) / (hi.bitrate_bps - lo.bitrate_bps)
             return lo.vmaf + frac * (hi.vmaf - lo.vmaf)
@@ -148,7 +149,7 @@ def _monotone(curve: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def _log_rate_at(curve: Sequence[tuple[float, float]], q: float) -> float:
-    for (r0, q0), (r1, q1) in zip(curve, curve[1:], strict=False):
+    for (r0, q0), (r1, q1) in pairwise(curve):
         if q0 <= q <= q1:
             return r0 + (q - q0) / (q1 - q0) * (r1 - r0)
     raise ValueError(f"quality {q} outside the curve")
@@ -166,11 +167,12 @@ def bd_rate(reference: Sequence[tuple[float, float]], test: Sequence[tuple[float
     low = max(ref[0][1], tst[0][1])
     high = min(ref[-1][1], tst[-1][1])
     if high <= low:
-        raise ValueError(f"the curves share no quality range (reference "
-                         f"{ref[0][1]:.1f}-{ref[-1][1]:.1f}, test {tst[0][1]:.1f}-{tst[-1][1]:.1f})")
+        raise ValueError(
+            f"the curves share no quality range (reference {ref[0][1]:.1f}-{ref[-1][1]:.1f}, "
+            f"test {tst[0][1]:.1f}-{tst[-1][1]:.1f})")
     knots = sorted({low, high, *(q for _, q in ref + tst if low < q < high)})
     area = 0.0
-    for q0, q1 in zip(knots, knots[1:], strict=False):
+    for q0, q1 in pairwise(knots):
         d0 = _log_rate_at(tst, q0) - _log_rate_at(ref, q0)
         d1 = _log_rate_at(tst, q1) - _log_rate_at(ref, q1)
         area += (d0 + d1) / 2 * (q1 - q0)

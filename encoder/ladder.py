@@ -109,7 +109,7 @@ def fit_ladder(rungs: tuple[Rung, ...] | list[Rung], source_height: int,
         nearest = taller[-1]
         scale = (source_height / nearest.height) ** 2
         top = Rung(even(source_height) if source_height > 1 else 2,
-                   max(1000, round(nearest.bitrate_bps * scale, -3)))
+                   max(1000, round(nearest.bitrate_bps * scale / 1000) * 1000))
         if not kept or top.bitrate_bps > kept[0].bitrate_bps:
             kept.insert(0, top)
     out: list[Rendition] = []

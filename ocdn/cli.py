@@ -1,13 +1,15 @@
 """The `ocdn` command: one entry point, one subcommand per service.
 
-Each service package owns its subcommand in `<package>/cli.py` as
-`register(subparsers)`, which adds a parser whose `func` default runs it; this module
-only wires them together (it is the one place allowed to import every service).
+Each service package owns its subcommands in a module with `register(subparsers)`, which
+adds a parser whose `func` default runs it; this module only wires them together (it is
+the one place allowed to import every service). Only the module of the subcommand being
+run is imported, so `ocdn edge` does not pay for moto, boto3 or ffmpeg probing at start.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from common.config import ConfigError
@@ -17,31 +19,32 @@ PRECEDENCE = (
     "(OCDN_<SERVICE>_<FIELD>); precedence: flag > environment > file > default."
 )
 
+# subcommand -> module whose register() adds it
+COMMANDS = {
+    "origin": "origin.cli",
+    "edge": "edge.cli",
+    "steering": "steering.cli",
+    "encode": "encoder.cli",
+    "publish": "encoder.cli",
+    "demo": "ocdn.demo",
+    "bench": "ocdn.bench_cli",
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from edge import cli as edge_cli
-    from ocdn import demo
-    from origin import cli as origin_cli
 
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ocdn", description="ocdn: an Open Connect-style video CDN.", epilog=PRECEDENCE
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    origin_cli.register(sub)
-    edge_cli.register(sub)
-    for optional in ("steering", "encoder", "ocdn.bench_cli"):
-        try:
-            name = optional if "." in optional else f"{optional}.cli"
-            module = __import__(name, fromlist=["register"])
-        except ImportError:  # the package has not landed its command yet
-            continue
-        module.register(sub)
-    demo.register(sub)
+    modules = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

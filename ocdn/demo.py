@@ -53,8 +53,8 @@ def _sample(size: int) -> bytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    from origin.server import CREDENTIALS
     from origin.s3 import make_client
+    from origin.server import CREDENTIALS
 
     work = Path(args.dir)
     if args.fresh and work.exists():
@@ -107,7 +107,7 @@ Ctrl-C stops everything.""", flush=True)
         while not stop:
             for p in procs:
                 if p.poll() is not None:
-                    print(f"a service exited ({p.args}); see the logs in {work}/",
+                    print(f"a service exited ({p.args!r}); see the logs in {work}/",
                           file=sys.stderr)
                     return 1
             time.sleep(0.5)

@@ -73,7 +73,7 @@ def make_client(
         max_pool_connections=pool_size,
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
-        retries={"max_attempts": 1, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},  # ours retry, not botocore's
         s3={"addressing_style": "path"} if endpoint_url else None,
     )
     session = boto3.session.Session()
@@ -103,7 +103,8 @@ def _translate(exc: Exception) -> OriginError:
             return OriginError(f"origin {status} {code}")
         denied = OriginDenied(f"origin refused: {status} {code}")
         return denied
-    if isinstance(exc, botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError):
+    timeouts = botocore.exceptions.ReadTimeoutError | botocore.exceptions.ConnectTimeoutError
+    if isinstance(exc, timeouts):
         return OriginTimeout(f"origin timeout: {exc}")
     if isinstance(exc, botocore.exceptions.BotoCoreError | OSError):
         return OriginError(f"origin connection failed: {exc}")
@@ -124,10 +125,14 @@ class _S3Body:
         loop = asyncio.get_running_loop()
         remaining = self.stop - self.start
         chunk = self._origin.chunk_bytes
+        # read1 returns what one socket read brings (urllib3 2), so waiters see bytes as
+        # they arrive; read(n) would block until n bytes are in.
+        raw = getattr(self._stream, "_raw_stream", None)
+        read = getattr(raw, "read1", None) or self._stream.read
         while remaining > 0:
             try:
                 data = await loop.run_in_executor(
-                    self._origin.executor, self._stream.read, min(chunk, remaining)
+                    self._origin.executor, read, min(chunk, remaining)
                 )
             except Exception as exc:
                 raise _translate(exc) from exc

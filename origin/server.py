@@ -11,8 +11,6 @@ import os
 import socket
 import time
 
-from moto.server import ThreadedMotoServer
-
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "ocdn-local",
     "AWS_SECRET_ACCESS_KEY": "ocdn-local-secret",
@@ -24,6 +22,8 @@ class EmbeddedOrigin:
     """A running moto server; `endpoint` is its URL."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 9000) -> None:
+        from moto.server import ThreadedMotoServer  # heavy (Flask, every AWS model): lazily
+
         self.host = host
         self.port = port
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

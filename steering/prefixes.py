@@ -23,9 +23,8 @@ Pure: no I/O, no clock; the table is immutable once built.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 V = TypeVar("V")
 
@@ -36,9 +35,9 @@ _MEMO_LIMIT = 1 << 17
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
-class Match(Generic[V]):
-    """The longest prefix containing an address, and its value."""
+class Match(NamedTuple, Generic[V]):
+    """The longest prefix containing an address, and its value (a NamedTuple: building a
+    frozen dataclass costs 0.5 µs, a third of a lookup)."""
 
     family: int
     network: int

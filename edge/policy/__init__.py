@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from edge.policy.base import Access, Outcome, Policy, SliceKey
 from edge.policy.lru import LRU
+from edge.policy.s3fifo import S3FIFO
+from edge.policy.wtinylfu import WTinyLFU
 
-# name -> class; the VOD-aware default and the others register here as they land.
-POLICIES: dict[str, type[Policy]] = {"lru": LRU}
+POLICIES: dict[str, type[Policy]] = {"lru": LRU, "s3fifo": S3FIFO, "wtinylfu": WTinyLFU}
 DEFAULT_POLICY = "lru"
 
 

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 class SliceKey(NamedTuple):
     obj: str
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, which no caller needs
 
 
 class Outcome(Enum):
