@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench-edge bench-policy bench-steering bench-encode clean
+.PHONY: demo test deps lint typecheck unit bench-edge bench-policy bench-steering bench-encode clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,19 +23,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+deps:
+	scripts/debian-deps.sh test
+
+unit: $(STAMP) deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
 # Benchmarks install their Debian tools (nginx, wrk) when missing; see README.
 bench-edge: $(STAMP)
+	scripts/debian-deps.sh bench
 	$(BIN)/python -m bench.edge_vs_nginx
 
 bench-policy: $(STAMP)
 	$(BIN)/python -m bench.policy_report
 
 bench-steering: $(STAMP)
+	scripts/debian-deps.sh bench
 	$(BIN)/python -m bench.steering_bench
 
 bench-encode: $(STAMP)

@@ -10,7 +10,8 @@ no future, one `transport.write` per response, and pipelined requests are answer
 order for free.
 
 What it does: GET and HEAD (others get 405), keep-alive by HTTP version and
-`Connection` as httptools reports, a cap on the request head (8 KiB URL, 16 KiB
+`Connection` as httptools reports (an `Upgrade` is answered as if absent, then the
+connection closes), a cap on the request head (8 KiB URL, 16 KiB
 headers: 431) and on a request body (64 KiB, discarded: 413), 400 on a parse error,
 then close. Reading pauses while the peer is not reading its answers (asyncio's
 write-buffer high-water mark), and connections idle for `idle_timeout_s` are closed by a
@@ -154,12 +155,12 @@ class _Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except _Refused as exc:
-            self._finish(exc.response, head_only=False, close=True)
         except httptools.HttpParserUpgrade:
-            self._finish(_plain(400, "upgrade not supported"), head_only=False, close=True)
+            self._close()  # answered, upgrade ignored (RFC 9110 §7.8); the rest is not HTTP
         except httptools.HttpParserError as exc:
-            self._finish(_plain(400, f"bad request: {exc}"), head_only=False, close=True)
+            refused = exc.__context__ if isinstance(exc.__context__, _Refused) else None
+            resp = refused.response if refused else _plain(400, f"bad request: {exc}")
+            self._finish(resp, head_only=False, close=True)
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -211,8 +212,12 @@ class _Connection(asyncio.Protocol):
             return
         transport.write(render(resp, head_only, close))
         if close:
-            self._closing = True
-            transport.close()
+            self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        if self._transport is not None:
+            self._transport.close()
 
     def close_if_idle(self, before: float) -> None:
         if self.idle_since < before and self._transport is not None:

@@ -51,8 +51,9 @@ def wait_port(port: int, proc: subprocess.Popen[Any] | None = None,
 class Proc:
     """A started service: its process, port, base URL and log file."""
 
-    def __init__(self, args: Sequence[str], port: int, log: Path) -> None:
+    def __init__(self, args: Sequence[str], port: int, log: Path, ready: str = "") -> None:
         self.args = list(args)
+        self.ready = ready  # a line the log shows once the service is ready, if any
         self.port = port
         self.log = log
         self.url = f"http://127.0.0.1:{port}"
@@ -63,6 +64,11 @@ class Proc:
             self.proc = subprocess.Popen(self.args, env=env(), stdout=out,
                                          stderr=subprocess.STDOUT, cwd=ROOT)
         wait_port(self.port, self.proc, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self.ready and self.ready not in self.log_text():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise TimeoutError(f"{self.args} never logged {self.ready!r}")
+            time.sleep(0.05)
         return self
 
     def kill9(self) -> None:
@@ -86,7 +92,7 @@ class Proc:
 def origin_proc(tmp: Path, bucket: str = "media") -> Proc:
     port = free_port()
     return Proc([*OCDN, "origin", "--port", str(port), "--bucket", bucket], port,
-                tmp / f"origin-{port}.log")
+                tmp / f"origin-{port}.log", ready="S3-compatible endpoint")
 
 
 def edge_proc(tmp: Path, origin: str, *extra: str, s3_endpoint: str | None = None,
