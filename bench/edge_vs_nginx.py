@@ -43,7 +43,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -58,9 +58,10 @@ SMALL_BYTES = 2 * MiB
 BIG_BYTES = 1 << 30
 SMALL_FORMAT = "/obj/%03d.bin"
 BIG_PATH = "/big.bin"
-CACHE_SIZE = "4GiB"
+CACHE_GIB = 4  # both caches; the data set is 1.4 GiB, so nothing is evicted
 CHUNK_BYTES = 4 * MiB
 SEND_MODES = ("sendfile", "pread", "auto")
+VERIFY_REQUESTS = 16  # per workload and server, compared byte for byte with the files
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def nginx_conf(kind: str, prefix: Path, port: int, *, root: Path | None = None,
-               origin_port: int | None = None, cache_size: str = "4g",
+               origin_port: int | None = None,
                as_root: bool | None = None) -> str:
     """The nginx.conf for `kind` (`origin` or `cache`); paths all under `prefix`."""
     as_root = os.geteuid() == 0 if as_root is None else as_root
@@ -124,7 +125,7 @@ def nginx_conf(kind: str, prefix: Path, port: int, *, root: Path | None = None,
         values["ROOT"] = str(root)
     else:
         assert origin_port is not None
-        values.update(ORIGIN_PORT=str(origin_port), CACHE_SIZE=cache_size)
+        values.update(ORIGIN_PORT=str(origin_port), CACHE_SIZE=f"{CACHE_GIB}g")
     return render((TEMPLATES / f"{kind}.conf.in").read_text(), values)
 
 
@@ -139,6 +140,8 @@ class WrkResult:
     check_ok: int = 0
     check_bad: int = 0
     first_bad: str = ""
+    server_cpu_s: float = 0.0  # user + system CPU of the server's processes during the run
+    load1: float = 0.0  # the machine's 1-minute load average as the run started
 
     @property
     def req_per_s(self) -> float:
@@ -150,6 +153,10 @@ class WrkResult:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+    @property
+    def cpu_us_per_req(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else 0.0
 
 
 _WRK_LINE = re.compile(r"^OCDN-WRK ((?:\w+=\S+ ?)+)$", re.MULTILINE)
@@ -185,6 +192,9 @@ class Runs:
     def median_rps(self) -> float:
         return statistics.median(r.req_per_s for r in self.results) if self.results else 0.0
 
+    def median_cpu(self) -> float:
+        return statistics.median(r.cpu_us_per_req for r in self.results) if self.results else 0.0
+
     def errors(self) -> dict[str, int]:
         total: dict[str, int] = {}
         for r in self.results:
@@ -200,36 +210,42 @@ def ratio(edge: float, nginx: float) -> float:
 
 def main_table(results: dict[str, dict[str, Runs]]) -> str:
     """Markdown table of medians: one row per workload, nginx vs edge."""
-    lines = ["| workload | nginx req/s | nginx MiB/s | edge req/s | edge MiB/s | edge/nginx |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| workload | nginx req/s | nginx MiB/s | nginx CPU µs/req | edge req/s | edge MiB/s "
+             "| edge CPU µs/req | edge/nginx req/s |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for w in WORKLOADS:
         if w.name not in results:
             continue
-        n, e = results[w.name]["nginx"].median_rps(), results[w.name]["edge"].median_rps()
+        nr, er = results[w.name]["nginx"], results[w.name]["edge"]
+        n, e = nr.median_rps(), er.median_rps()
         lines.append(f"| {w.name}: {w.title} | {n:,.0f} | {n * w.body_bytes / MiB:,.0f} | "
-                     f"{e:,.0f} | {e * w.body_bytes / MiB:,.0f} | {ratio(e, n):.2f}x |")
+                     f"{nr.median_cpu():,.0f} | {e:,.0f} | {e * w.body_bytes / MiB:,.0f} | "
+                     f"{er.median_cpu():,.0f} | {ratio(e, n):.2f}x |")
     return "\n".join(lines)
 
 
 def modes_table(modes: dict[str, dict[str, WrkResult]], nginx: dict[str, float]) -> str:
     """Markdown table: one run per workload and send mode, ratio to nginx's median."""
     names = list(modes)
-    head = "| workload | " + " | ".join(f"edge {m} req/s (x nginx)" for m in names) + " |"
+    head = "| workload | " + " | ".join(f"edge {m}: req/s (x nginx), CPU µs/req"
+                                        for m in names) + " |"
     lines = [head, "| --- |" + " ---: |" * len(names)]
     for w in WORKLOADS:
         if not all(w.name in modes[m] for m in names):
             continue
         cells = []
         for m in names:
-            rps = modes[m][w.name].req_per_s
-            cells.append(f"{rps:,.0f} ({ratio(rps, nginx.get(w.name, 0.0)):.2f}x)")
+            r = modes[m][w.name]
+            cells.append(f"{r.req_per_s:,.0f} ({ratio(r.req_per_s, nginx.get(w.name, 0.0)):.2f}x),"
+                         f" {r.cpu_us_per_req:,.0f}")
         lines.append(f"| {w.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def runs_detail(results: dict[str, dict[str, Runs]]) -> str:
-    lines = ["| workload | server | req/s per run | p50 / p99 ms (median run) | errors |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| workload | server | req/s per run | CPU µs/req per run | load (1 min) per run "
+             "| p50 / p99 ms (median run) | errors |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for w in WORKLOADS:
         for server in ("nginx", "edge"):
             runs = results.get(w.name, {}).get(server)
@@ -239,12 +255,40 @@ def runs_detail(results: dict[str, dict[str, Runs]]) -> str:
             mid = rs[len(rs) // 2]
             errs = ", ".join(f"{k} {v}" for k, v in runs.errors().items()) or "none"
             per = ", ".join(f"{r.req_per_s:,.0f}" for r in runs.results)
-            lines.append(f"| {w.name} | {server} | {per} | {mid.p50_ms:.2f} / {mid.p99_ms:.2f} "
-                         f"| {errs} |")
+            cpu = ", ".join(f"{r.cpu_us_per_req:,.0f}" for r in runs.results)
+            load = ", ".join(f"{r.load1:.1f}" for r in runs.results)
+            lines.append(f"| {w.name} | {server} | {per} | {cpu} | {load} | "
+                         f"{mid.p50_ms:.2f} / {mid.p99_ms:.2f} | {errs} |")
     return "\n".join(lines)
 
 
 # ---- the machine and its tools ---------------------------------------------------------
+
+def stat_times(stat: str) -> tuple[int, int]:
+    """(process group, utime + stime in clock ticks) from a /proc/PID/stat line."""
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of group `pgid` (threads included)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            group, t = stat_times(stat.read_text())
+        except (OSError, ValueError, IndexError):
+            continue
+        if group == pgid:
+            ticks += t
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load1() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
 
 def cpu_model() -> str:
     try:
@@ -267,6 +311,11 @@ def tool_output(argv: Sequence[str]) -> str:
 
 def tool_version(argv: Sequence[str]) -> str:
     return next(iter(tool_output(argv).strip().splitlines()), "unknown")
+
+
+def git_revision() -> str:
+    return tool_output(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"]).strip() \
+        or "unknown"
 
 
 def find_nginx() -> str | None:
@@ -388,7 +437,8 @@ class Server:
     log: Path
 
 
-def start_nginx(children: Children, nginx: str, kind: str, tmp: Path, **conf: Any) -> Server:
+def start_nginx(children: Children, nginx: str, kind: str, name: str, tmp: Path,
+                **conf: Any) -> Server:
     prefix = tmp / f"nginx-{kind}"
     prefix.mkdir()
     port = free_port()
@@ -397,8 +447,8 @@ def start_nginx(children: Children, nginx: str, kind: str, tmp: Path, **conf: An
     log = prefix / "stderr.log"
     proc = children.start([nginx, "-p", str(prefix), "-e", str(prefix / "error.log"),
                            "-c", str(conf_path), "-g", "daemon off;"], log)
-    server = Server(f"nginx-{kind}", port, proc, prefix / "error.log")
-    wait_http(port, "/", proc, prefix / "error.log")
+    server = Server(name, port, proc, prefix / "error.log")
+    wait_http(port, "/healthz", proc, prefix / "error.log")
     return server
 
 
@@ -408,7 +458,7 @@ def start_edge(children: Children, tmp: Path, origin_port: int, send_mode: str) 
     log = tmp / f"edge-{send_mode}.log"
     argv = [str(ocdn) if ocdn.exists() else "ocdn", "edge",
             "--listen", f"127.0.0.1:{port}", "--origin", f"http://127.0.0.1:{origin_port}",
-            "--cache-dir", str(tmp / "edge-cache"), "--cache-size", CACHE_SIZE,
+            "--cache-dir", str(tmp / "edge-cache"), "--cache-size", f"{CACHE_GIB}GiB",
             "--access-log", "off", "--log-level", "warning", "--send-mode", send_mode]
     proc = children.start(argv, log)
     server = Server("edge", port, proc, log)
@@ -479,7 +529,8 @@ def warm(server: Server, data: Path, passes: int = 3) -> list[str]:
     return problems
 
 
-def verify(server: Server, w: Workload, data: Path, seed: int, count: int = 16) -> list[str]:
+def verify(server: Server, w: Workload, data: Path, seed: int,
+           count: int = VERIFY_REQUESTS) -> list[str]:
     """`count` requests of `w` compared with the files: status, headers, bytes, X-Cache."""
     rng = random.Random(seed)
     problems = []
@@ -504,7 +555,7 @@ def verify(server: Server, w: Workload, data: Path, seed: int, count: int = 16) 
                 problems.append(f"{where}: X-Cache {headers.get('x-cache')}")
     finally:
         conn.close()
-    return problems
+    return problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
 
 
 def read_at(fh: BinaryIO, start: int, stop: int) -> bytes:
@@ -563,9 +614,11 @@ def check_workload(children: Children, wrk: str, servers: Sequence[Server], w: W
         out.problems += verify(server, w, data, params.seed)
         res = run_wrk(children, params.argv(wrk, server.port, w, seconds), seconds + 30,
                       check=True)
-        line = (f"{w.name} {server.name}: checked run {res.check_ok} ok, {res.check_bad} bad"
-                f"{' (first: ' + res.first_bad + ')' if res.check_bad else ''}, "
-                f"wrk errors {res.errors}")
+        errors = ", ".join(f"{k} {v}" for k, v in res.errors.items() if v) or "none"
+        first = f" (first: status/length/Content-Range {res.first_bad})" if res.check_bad else ""
+        line = (f"{w.name} {server.name}: {VERIFY_REQUESTS} sampled requests compared with the "
+                f"files; {seconds} s wrk run checking every response: {res.check_ok} right, "
+                f"{res.check_bad} wrong{first}, wrk errors: {errors}")
         out.checks.append(line)
         print("  " + line, flush=True)
         if res.check_bad or res.error_count or not res.check_ok:
@@ -574,10 +627,13 @@ def check_workload(children: Children, wrk: str, servers: Sequence[Server], w: W
 
 def timed(children: Children, wrk: str, server: Server, w: Workload, params: WrkParams,
           out: Outcome, label: str) -> WrkResult:
+    load, cpu0 = load1(), group_cpu_s(server.proc.pid)
     res = run_wrk(children, params.argv(wrk, server.port, w), params.duration_s + 30)
+    res = replace(res, server_cpu_s=group_cpu_s(server.proc.pid) - cpu0, load1=load)
     print(f"  {w.name} {label:>14}: {res.req_per_s:>9,.0f} req/s "
-          f"{res.mib_per_s(w.body_bytes):>8,.0f} MiB/s  p50 {res.p50_ms:.2f} ms "
-          f"p99 {res.p99_ms:.2f} ms  errors {res.error_count}", flush=True)
+          f"{res.mib_per_s(w.body_bytes):>8,.0f} MiB/s  CPU {res.cpu_us_per_req:>6,.0f} µs/req  "
+          f"p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms  load {load:.1f}  "
+          f"errors {res.error_count}", flush=True)
     if res.error_count:
         out.problems.append(f"{w.name} {label}: wrk errors {res.errors} in {res.requests} "
                             "requests")
@@ -591,11 +647,10 @@ def benchmark(args: argparse.Namespace, nginx: str, wrk: str, tmp: Path,
     params = WrkParams(args.threads, args.connections, args.duration, args.seed)
     out = Outcome(params, args.runs, args.send_mode)
     check_s = 1 if args.quick else 2
-    origin = start_nginx(children, nginx, "origin", tmp, root=data)
-    cache = start_nginx(children, nginx, "cache", tmp, origin_port=origin.port,
-                        cache_size="4g")
-    cache.name = "nginx"
+    origin = start_nginx(children, nginx, "origin", "origin", tmp, root=data)
+    cache = start_nginx(children, nginx, "cache", "nginx", tmp, origin_port=origin.port)
     edge = start_edge(children, tmp, origin.port, args.send_mode)
+    servers = [origin, cache, edge]
     print(f"origin :{origin.port}, nginx cache :{cache.port}, edge :{edge.port}; warming",
           flush=True)
     for server in (cache, edge):
@@ -612,17 +667,29 @@ def benchmark(args: argparse.Namespace, nginx: str, wrk: str, tmp: Path,
         for mode in ("sendfile", "pread"):
             children.stop(edge.proc)
             edge = start_edge(children, tmp, origin.port, mode)
+            servers.append(edge)
             print(f"edge --send-mode {mode}", flush=True)
             out.modes[mode] = {}
             for w in WORKLOADS:
                 out.problems += verify(edge, w, data, params.seed + 1)
                 out.modes[mode][w.name] = timed(children, wrk, edge, w, params, out,
                                                 f"edge {mode}")
-    for server in (cache, edge, origin):
-        for line in tail(server.log, 10).splitlines():
-            if "[emerg]" in line or "[alert]" in line or "[crit]" in line or "Error" in line:
-                out.problems.append(f"{server.name} log: {line}")
+    for server in servers:
+        out.problems += log_problems(server)
     return out
+
+
+def log_problems(server: Server, most: int = 10) -> list[str]:
+    """Error lines from a server's log: nginx's [error] and worse, the edge's WARNING+."""
+    try:
+        text = server.log.read_text(errors="replace")
+    except OSError:
+        return []
+    marks = ("[error]", "[crit]", "[alert]", "[emerg]", "WARNING", "ERROR", "CRITICAL",
+             "Traceback")
+    bad = [line for line in text.splitlines() if any(m in line for m in marks)]
+    more = [f"{server.name} log: ... and {len(bad) - most} more"] if len(bad) > most else []
+    return [f"{server.name} log: {line}" for line in bad[:most]] + more
 
 
 def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
@@ -631,6 +698,9 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
     met = [w for w, r in out.results.items()
            if ratio(r["edge"].median_rps(), r["nginx"].median_rps()) >= 1.0]
     target = ", ".join(f"{w} {'met' if w in met else 'NOT met'}" for w in out.results)
+    all_loads = [r.load1 for runs in out.results.values() for rs in runs.values()
+                 for r in rs.results]
+    loads = f"{min(all_loads):.1f}–{max(all_loads):.1f}" if all_loads else "n/a"
     lines = [
         "# ocdn edge vs nginx slice cache: hits, one worker process each",
         "",
@@ -645,11 +715,20 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
         "- nginx: origin serving files (one worker, sendfile) and a cache in front of it "
         "(`slice 1m`, `proxy_cache_key $uri$is_args$args$slice_range`, one worker, sendfile, "
         "access_log off): bench/nginx/*.conf.in",
-        f"- edge: `ocdn edge --cache-size {CACHE_SIZE} --access-log off --log-level warning "
-        f"--send-mode {out.send_mode}`, default `--slice-size 2MiB`, one process",
+        f"- edge: `ocdn edge --cache-size {CACHE_GIB}GiB --access-log off --log-level warning "
+        f"--send-mode {out.send_mode}`, default `--slice-size 2MiB`, one process; "
+        f"tree at {git_revision()} (uncommitted changes, if any, included)",
         "- data: 200 objects of 2 MiB and one of 1 GiB, random bytes; both caches fully "
         "warmed, so every timed request is a hit (served from the page cache)",
-        "- MiB/s counts response bodies (req/s x body size)",
+        "- MiB/s counts response bodies (req/s x body size); CPU µs/req is the user + system "
+        "CPU of the server's processes (nginx: master and worker; edge: its one process) "
+        "during the run over its requests, from /proc: the number to trust when other "
+        f"work shares the machine (1-minute load average at run starts: {loads})",
+        "- nginx runs without `tcp_nopush`: with it, this loopback held each keep-alive "
+        "response ~40 ms (one connection: 24 req/s with it, 8,149 without)",
+        "- W1 and W3 are bounded by the client more than by the servers: wrk reads "
+        "responses 8 KiB at a time (256 reads per 2 MiB body) on the same cores, and "
+        "neither server uses a whole core there; compare their CPU µs/req",
         f"- reproduce: `make bench-edge` (`.venv/bin/python -m bench.edge_vs_nginx`; "
         f"this run: `{' '.join(['python -m bench.edge_vs_nginx', *argv])}`)",
         "",
@@ -664,12 +743,10 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
         lines += ["## Edge send modes (one run each; x = ratio to nginx's median above)", "",
                   modes_table(out.modes, nginx_medians), ""]
     lines += ["## Every run", "", runs_detail(out.results), "", "## Correctness", ""]
+    lines += ["- warm-up: every object fetched whole through both caches and compared with "
+              "its file, until all answered X-Cache: HIT"]
     lines += [f"- {c}" for c in out.checks]
-    if out.problems:
-        lines += ["", "Problems:", ""] + [f"- {p}" for p in out.problems]
-    else:
-        lines += ["- warm-up (every object fetched whole and compared) and 16 sampled requests "
-                  "per workload and server compared with the files: no problems"]
+    lines += ["", "Problems:", ""] + ([f"- {p}" for p in out.problems] or ["- none"])
     return "\n".join(lines) + "\n"
 
 
@@ -724,6 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
         children.stop_all()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

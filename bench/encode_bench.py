@@ -214,8 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crfs", default="22,27,32,37")
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--sample-s", type=float, default=2.0)
-    parser.add_argument("--skip-timing", action="store_true")
-    parser.add_argument("--skip-bdrate", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true",
+                        help="keep the timing results of the last run (results.json)")
+    parser.add_argument("--skip-bdrate", action="store_true",
+                        help="keep the BD-rate results of the last run (results.json)")
     args = parser.parse_args(argv)
     args.crfs = tuple(int(c) for c in args.crfs.split(","))
     width, height = (int(x) for x in args.size.split("x"))
@@ -226,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         kind: make_source(ff, kind, work / f"source-{kind}-{args.size}-{args.duration:g}s.mp4",
                           width, height, args.fps, args.duration)
         for kind in SOURCES}
-    timing = None
+    saved_path = work / "results.json"
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    timing = saved.get("timing") if args.skip_timing else None
     if not args.skip_timing:
         print("timing: default ladder vs plain top encode", file=sys.stderr)
         timing = bench_timing(ff, sources["calm"], work, args.runs, args.preset, args.duration)
-    bdrates = []
+    bdrates = saved.get("bdrate", []) if args.skip_bdrate else []
     if not args.skip_bdrate:
         settings = EncodeSettings(preset=args.bd_preset, progress=False, force=True,
                                   trial_crfs=args.crfs, sample_count=args.samples,
@@ -241,8 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {kind}: {bdrates[-1]['bd_rate_pct']}", file=sys.stderr)
     text = report(timing, bdrates, args)
     Path(args.report).write_text(text + "\n")
-    (work / "results.json").write_text(json.dumps({"timing": timing, "bdrate": bdrates},
-                                                  indent=2, default=str))
+    saved_path.write_text(json.dumps({"timing": timing, "bdrate": bdrates}, indent=2,
+                                     default=str))
     print(text)
     for d in work.glob("*-default"):
         shutil.rmtree(d, ignore_errors=True)

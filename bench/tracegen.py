@@ -107,6 +107,7 @@ class Trace:
     obj: np.ndarray
     start: np.ndarray
     end: np.ndarray
+    session: np.ndarray
     session_title: np.ndarray
     session_watch_s: np.ndarray
 
@@ -239,6 +240,7 @@ def generate(model: TraceModel, seed: int) -> Trace:
         obj=obj[sess][keep][order],
         start=a[keep][order],
         end=b[keep][order],
+        session=sess[keep][order],
         session_title=title,
         session_watch_s=watch_s,
     )

@@ -19,14 +19,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from cachetools import LRUCache, TTLCache
-
 from common.status import EdgeState
 from common.tokens import PARAM, KeyRing, TokenError, verify
 from edge.accesslog import AccessLog
 from edge.errors import EdgeError, Forbidden, RangeNotSatisfiable
 from edge.fill import Fill, FillManager
-from edge.http import Connection, Request
+from edge.http import Connection, Request, encode_headers
 from edge.keys import object_key
 from edge.metrics import EdgeMetrics
 from edge.policy import Outcome, SliceKey
@@ -54,10 +52,36 @@ class Plan:
     """What to send for an object request, decided before any byte moves."""
 
     status: int
-    headers: list[tuple[str, str]]
+    headers: bytes  # encoded header lines, all but Date, Server, X-Cache, Content-Length
     length: int  # Content-Length
     parts: list[tuple[bytes, ByteRange]]  # (bytes before the part, object range)
     closing: bytes = b""
+
+
+@dataclass(slots=True)
+class View:
+    """What every response about one version of an object shares, computed once."""
+
+    meta: ObjectMeta
+    validators: Validators
+    common: list[tuple[str, str]]  # Accept-Ranges, ETag, Last-Modified, Cache-Control
+    block: bytes  # `common` and Content-Type, encoded
+
+    @classmethod
+    def of(cls, meta: ObjectMeta) -> View:
+        common: list[tuple[str, str]] = [("Accept-Ranges", "bytes")]
+        if meta.etag:
+            common.append(("ETag", meta.etag))
+        if meta.last_modified is not None:
+            common.append(("Last-Modified", http_date(meta.last_modified)))
+        if meta.cache_control:
+            common.append(("Cache-Control", meta.cache_control))
+        block = encode_headers([*common, ("Content-Type", meta.content_type)])
+        return cls(meta, Validators(meta.etag or None, meta.last_modified), common, block)
+
+
+_CONDITIONAL = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_CACHE_CAP = 100_000  # entries in the per-path and per-object memo dicts
 
 
 class EdgeApp:
@@ -93,8 +117,11 @@ class EdgeApp:
         self.admin_token = admin_token
         self.state = EdgeState.UP
         self.slice_bytes = store.slice_bytes
-        self.negative: TTLCache[str, bool] = TTLCache(maxsize=100_000, ttl=negative_ttl_s)
-        self.readers: LRUCache[tuple[str, str], int] = LRUCache(maxsize=50_000)
+        self.negative_ttl_s = negative_ttl_s
+        self.negative: dict[str, float] = {}  # key -> monotonic expiry of an origin 404
+        self.readers: dict[tuple[str, str], int] = {}  # (client, key) -> where its read ended
+        self._keys: dict[bytes, str] = {}  # raw path -> validated key
+        self._views: dict[str, View] = {}
         self.egress_bytes_per_s = 0.0
         from edge.admin import Admin  # the admin surface is a separate module, same app
 
@@ -135,10 +162,15 @@ class EdgeApp:
         if req.method not in ("GET", "HEAD"):
             self._error(req, conn, 405, "method not allowed", [("Allow", "GET, HEAD")])
             return None
-        key = object_key(req.path)
+        key = self._keys.get(req.path)
+        if key is None:
+            key = object_key(req.path)
+            if len(self._keys) >= _CACHE_CAP:
+                self._keys.clear()
+            self._keys[req.path] = key
         if self.tokens is not None:
             self._check_token(req)
-        if key in self.negative:
+        if self.negative and self._negative(key):
             self._error(req, conn, 404, "not found")
             return None
         entry = self.store.lookup(key)
@@ -154,6 +186,29 @@ class EdgeApp:
                 and self._all_present(entry, plan) and self._send_hit(req, conn, entry, plan)):
             return None
         return self._stream(req, conn, entry.meta, plan)
+
+    def _negative(self, key: str) -> bool:
+        expiry = self.negative.get(key)
+        if expiry is None:
+            return False
+        if expiry > time.monotonic():
+            return True
+        del self.negative[key]
+        return False
+
+    def remember_missing(self, key: str) -> None:
+        if len(self.negative) >= _CACHE_CAP:
+            now = time.monotonic()
+            self.negative = {k: v for k, v in self.negative.items() if v > now}
+        self.negative[key] = time.monotonic() + self.negative_ttl_s
+
+    def _view(self, meta: ObjectMeta) -> View:
+        view = self._views.get(meta.key)
+        if view is None or view.meta is not meta:
+            if len(self._views) >= _CACHE_CAP:
+                self._views.clear()
+            view = self._views[meta.key] = View.of(meta)
+        return view
 
     def _check_token(self, req: Request) -> None:
         assert self.tokens is not None
@@ -171,20 +226,15 @@ class EdgeApp:
     def _plan(self, req: Request, conn: Connection, meta: ObjectMeta) -> Plan | None:
         """Decide the response from metadata; answers 304/412/416 itself (returns None)."""
         headers = req.headers
-        validators = Validators(meta.etag or None, meta.last_modified)
-        common: list[tuple[str, str]] = [("Accept-Ranges", "bytes")]
-        if meta.etag:
-            common.append(("ETag", meta.etag))
-        if meta.last_modified is not None:
-            common.append(("Last-Modified", http_date(meta.last_modified)))
-        if meta.cache_control:
-            common.append(("Cache-Control", meta.cache_control))
-        decision = evaluate(req.method, headers, validators)
-        if decision is Precondition.NOT_MODIFIED:
-            return self._short(req, conn, 304, [*common, ("X-Cache", "HIT")], meta.key)
-        if decision is Precondition.FAILED:
-            return self._short(req, conn, 412, [("Content-Type", "text/plain")], meta.key,
-                               b"412 precondition failed\n")
+        view = self._view(meta)
+        validators, common = view.validators, view.common
+        if any(name in headers for name in _CONDITIONAL):
+            decision = evaluate(req.method, headers, validators)
+            if decision is Precondition.NOT_MODIFIED:
+                return self._short(req, conn, 304, [*common, ("X-Cache", "HIT")], meta.key)
+            if decision is Precondition.FAILED:
+                return self._short(req, conn, 412, [("Content-Type", "text/plain")], meta.key,
+                                   b"412 precondition failed\n")
         size = meta.size
         ranges = None
         if req.method == "GET" and "range" in headers and if_range_allows(
@@ -199,15 +249,15 @@ class EdgeApp:
                                    b"416 range not satisfiable\n")
         if ranges is None:
             whole = [(b"", ByteRange(0, size))] if size else []
-            return Plan(200, [*common, ("Content-Type", meta.content_type)], size, whole)
+            return Plan(200, view.block, size, whole)
         if len(ranges) == 1:
             r = ranges[0]
-            return Plan(206, [*common, ("Content-Type", meta.content_type),
-                              ("Content-Range", r.content_range(size))], r.length, [(b"", r)])
+            return Plan(206, view.block + b"Content-Range: bytes %d-%d/%d\r\n" % (
+                r.start, r.stop - 1, size), r.length, [(b"", r)])
         boundary = new_boundary()
         parts, closing, length = multipart_layout(ranges, size, meta.content_type, boundary)
-        return Plan(206, [*common, ("Content-Type", multipart_content_type(boundary))], length,
-                    parts, closing)
+        block = encode_headers([*common, ("Content-Type", multipart_content_type(boundary))])
+        return Plan(206, block, length, parts, closing)
 
     def _short(self, req: Request, conn: Connection, status: int,
                headers: list[tuple[str, str]], key: str, body: bytes = b"") -> None:
@@ -216,7 +266,7 @@ class EdgeApp:
         return None
 
     def _send_head(self, req: Request, conn: Connection, plan: Plan, key: str) -> None:
-        conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "HIT")], plan.length))
+        conn.write(conn.head(plan.status, plan.headers + b"X-Cache: HIT\r\n", plan.length))
         self._done(req, plan.status, "hit", 0, key)
 
     def _all_present(self, entry: Entry, plan: Plan) -> bool:
@@ -231,58 +281,56 @@ class EdgeApp:
     def _send_hit(self, req: Request, conn: Connection, entry: Entry, plan: Plan) -> bool:
         """Answer a hit synchronously; False (nothing written) if a slice file vanished."""
         slice_bytes = self.slice_bytes
-        key = entry.meta.key
-        fds: dict[int, int] = {}
+        store = self.store
+        pieces_out: list[tuple[bytes, list[tuple[int, int, int]]]] = []
         try:
-            for _, r in plan.parts:
-                for index, _, _ in pieces(r.start, r.stop, slice_bytes):
-                    if index not in fds:
-                        fds[index] = os.open(self.store.slice_path(entry, index), os.O_RDONLY)
+            for before, r in plan.parts:
+                ps = pieces(r.start, r.stop, slice_bytes)
+                pieces_out.append((before, [(store.slice_fd(entry, i), o, n) for i, o, n in ps]))
         except OSError:
-            for fd in fds.values():
-                os.close(fd)
             for index in list(entry.present):
-                if not os.path.exists(self.store.slice_path(entry, index)):
+                if not os.path.exists(store.slice_path(entry, index)):
                     entry.present.discard(index)
-                    self.policy.remove(SliceKey(key, index))
+                    store.forget_fd(entry, index)
+                    self.policy.remove(SliceKey(entry.meta.key, index))
             return False
-        try:
-            head = conn.head(plan.status, [*plan.headers, ("X-Cache", "HIT")], plan.length)
-            use_sendfile = self.send_mode == "sendfile" or (
-                self.send_mode == "auto" and plan.length >= self.sendfile_min_bytes)
-            if use_sendfile:
-                conn.write(head)
-                for before, r in plan.parts:
-                    if before:
-                        conn.write(before)
-                    for index, offset, length in pieces(r.start, r.stop, slice_bytes):
-                        sent = conn.try_sendfile(fds[index], offset, length)
-                        if sent < length:
-                            conn.write(os.pread(fds[index], length - sent, offset + sent))
-                if plan.closing:
-                    conn.write(plan.closing)
-            else:
-                out = [head]
-                for before, r in plan.parts:
-                    if before:
-                        out.append(before)
-                    for index, offset, length in pieces(r.start, r.stop, slice_bytes):
-                        out.append(os.pread(fds[index], length, offset))
-                if plan.closing:
-                    out.append(plan.closing)
-                conn.write(b"".join(out) if len(out) > 2 else out[0] + out[1])
-        finally:
-            for fd in fds.values():
-                os.close(fd)
+        head = conn.head(plan.status, plan.headers + b"X-Cache: HIT\r\n", plan.length)
+        if self.send_mode == "sendfile" or (
+                self.send_mode == "auto" and plan.length >= self.sendfile_min_bytes):
+            conn.write(head)
+            for before, ps in pieces_out:
+                if before:
+                    conn.write(before)
+                for fd, offset, length in ps:
+                    sent = conn.try_sendfile(fd, offset, length)
+                    if sent < length:
+                        conn.write(os.pread(fd, length - sent, offset + sent))
+            if plan.closing:
+                conn.write(plan.closing)
+        elif len(pieces_out) == 1 and len(pieces_out[0][1]) == 1:
+            fd, offset, length = pieces_out[0][1][0]
+            conn.writelines([head, os.pread(fd, length, offset)])
+        else:
+            out = [head]
+            for before, ps in pieces_out:
+                if before:
+                    out.append(before)
+                out.extend(os.pread(fd, length, offset) for fd, offset, length in ps)
+            if plan.closing:
+                out.append(plan.closing)
+            conn.writelines(out)
+        key = entry.meta.key
+        size = entry.meta.size
         now = time.time()
         access = self.policy.access
         for _, r in plan.parts:
             for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
-                start, stop = bounds(index, entry.meta.size, slice_bytes)
-                access(SliceKey(key, index), stop - start, now)
-        body = sum(r.length for _, r in plan.parts)
+                start = index * slice_bytes
+                access(SliceKey(key, index), min(slice_bytes, size - start), now)
+        body = plan.length - len(plan.closing) - sum(len(before) for before, _ in plan.parts)
         self._done(req, plan.status, "hit", body, key, body)
-        self._note_reader(req, entry.meta, plan)
+        if self.prefetch_slices:
+            self._note_reader(req, entry.meta, plan)
         return True
 
     # ---- misses and streaming -------------------------------------------------
@@ -304,7 +352,7 @@ class EdgeApp:
                 fill = self.fills.get(SliceKey(key, 0), None)
                 meta = await fill.meta
         except OriginNotFound:
-            self.negative[key] = True
+            self.remember_missing(key)
             return self._error(req, conn, 404, "not found")
         except OriginRangeNotSatisfiable:
             return self._empty(req, conn, key)
@@ -315,7 +363,7 @@ class EdgeApp:
         if plan is None:
             return None
         if req.method == "HEAD" or not plan.parts:
-            conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "MISS")], plan.length))
+            conn.write(conn.head(plan.status, plan.headers + b"X-Cache: MISS\r\n", plan.length))
             self._done(req, plan.status, "miss", 0, key)
             return None
         await self._stream(req, conn, meta, plan, {fill.key.index: fill})
@@ -356,9 +404,9 @@ class EdgeApp:
                 self._admit(fill, meta)
             return fill
 
-        conn.write(conn.head(plan.status, [*plan.headers, ("X-Cache", "MISS" if not
-                             self._all_present_meta(entry, meta, plan) else "HIT")],
-                             plan.length))
+        cached = self._all_present_meta(entry, meta, plan)
+        conn.write(conn.head(plan.status, plan.headers + (
+            b"X-Cache: HIT\r\n" if cached else b"X-Cache: MISS\r\n"), plan.length))
         try:
             for before, r in plan.parts:
                 if before:
@@ -437,8 +485,11 @@ class EdgeApp:
             return
         r = plan.parts[0][1]
         reader = (req.peer, meta.key)
-        previous = self.readers.get(reader)
-        self.readers[reader] = r.stop
+        readers = self.readers
+        previous = readers.get(reader)
+        if previous is None and len(readers) >= _CACHE_CAP:
+            readers.clear()
+        readers[reader] = r.stop
         if previous is not None and abs(r.start - previous) <= 1 and r.stop < meta.size:
             last = (r.stop - 1) // self.slice_bytes
             self._prefetch(meta.key, meta, last + 1, meta.size, {})

@@ -59,6 +59,12 @@ class _Clock:
 
 
 CLOCK = _Clock()
+_STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n".encode() for code, reason in REASONS.items()}
+
+
+def encode_headers(headers: list[tuple[str, str]]) -> bytes:
+    """Header lines, each ending in CRLF, ready to go between the status line and the end."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1")
 
 
 @dataclass(slots=True)
@@ -254,22 +260,28 @@ class Connection(asyncio.Protocol):
 
     # ---- writing --------------------------------------------------------------
 
-    def head(self, status: int, headers: list[tuple[str, str]], length: int) -> bytes:
-        """The status line and header block (with Date, Content-Length, Connection)."""
-        lines = [
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}\r\n".encode(),
-            b"Date: ", CLOCK.date(), b"\r\nServer: ocdn\r\n",
-        ]
-        for name, value in headers:
-            lines.append(f"{name}: {value}\r\n".encode("latin-1"))
-        if status != 304 and not 100 <= status < 200 and status != 204:
-            lines.append(b"Content-Length: %d\r\n" % length)
-        lines.append(b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n")
-        return b"".join(lines)
+    def head(self, status: int, headers: list[tuple[str, str]] | bytes, length: int) -> bytes:
+        """The status line and header block, adding Date, Server, Content-Length and
+        Connection. `headers` may come pre-encoded (`encode_headers`): the hit path keeps
+        each object's header lines as bytes rather than formatting them per request."""
+        block = headers if isinstance(headers, bytes) else encode_headers(headers)
+        status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode()
+        if status == 304 or status == 204 or status < 200:
+            length_line = b""
+        else:
+            length_line = b"Content-Length: %d\r\n" % length
+        return b"".join((status_line, b"Date: ", CLOCK.date(), b"\r\nServer: ocdn\r\n", block,
+                         length_line,
+                         b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n"))
 
     def write(self, data: bytes | memoryview) -> None:
         if self.transport is not None and not self._closing:
             self.transport.write(data)
+
+    def writelines(self, parts: list[bytes]) -> None:
+        """Several buffers in one writev(2), without joining them into a copy first."""
+        if self.transport is not None and not self._closing:
+            self.transport.writelines(parts)
 
     def respond(self, status: int, headers: list[tuple[str, str]], body: bytes = b"",
                 head_only: bool = False) -> None:

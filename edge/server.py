@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import time
 
@@ -57,10 +58,20 @@ def _secrets(cfg: EdgeConfig) -> tuple[KeyRing | None, str | None]:
     return tokens, admin
 
 
+def _raise_fd_limit() -> None:
+    """Lift the soft open-file limit to the hard one: each connection and each cached slice
+    fd (store.MAX_OPEN_FDS) needs one, and a 1024 default runs out under load."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class Edge:
     """A running edge; `start()` then `serve_forever()` or `stop()`."""
 
     def __init__(self, cfg: EdgeConfig) -> None:
+        _raise_fd_limit()
         self.cfg = cfg
         tokens, admin = _secrets(cfg)
         self.origin = make_origin(cfg)

@@ -40,6 +40,8 @@ from edge.slices import bounds
 
 log = logging.getLogger("ocdn.edge.store")
 
+MAX_OPEN_FDS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectMeta:
@@ -65,6 +67,12 @@ class Entry:
     meta: ObjectMeta
     directory: str
     present: set[int] = field(default_factory=set)
+    # "<directory>/{index}.<tag>" without the index: hashing per request costs ~7 µs
+    path_format: str = ""
+    fds: dict[int, int] = field(default_factory=dict)  # open read-only fds of slices
+
+    def __post_init__(self) -> None:
+        self.path_format = os.path.join(self.directory, "{}." + self.meta.tag)
 
 
 def _key_dir(objects: str, key: str) -> str:
@@ -122,6 +130,7 @@ class SliceStore:
         self.indexed = False
         self.evictions = 0
         self.evicted_bytes = 0
+        self._open_fds: dict[tuple[str, int], Entry] = {}
         self._index_task: asyncio.Task[None] | None = None
 
     # ---- start-up -------------------------------------------------------------
@@ -195,7 +204,43 @@ class SliceStore:
         return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes))
 
     def slice_path(self, entry: Entry, index: int) -> str:
-        return os.path.join(entry.directory, f"{index}.{entry.meta.tag}")
+        return entry.path_format.format(index)
+
+    def slice_fd(self, entry: Entry, index: int) -> int:
+        """A read-only fd of a present slice, kept open for later hits (an open(2) and a
+        close(2) per request cost ~11 µs of a 64 KiB hit); OSError if the file is gone.
+
+        The store closes it when the slice leaves (evict, purge, new version), before
+        unlinking, and keeps at most MAX_OPEN_FDS open, closing the oldest first.
+        """
+        fd = entry.fds.get(index)
+        if fd is not None:
+            return fd
+        fd = os.open(entry.path_format.format(index), os.O_RDONLY | os.O_CLOEXEC)
+        entry.fds[index] = fd
+        fds = self._open_fds
+        fds[(entry.meta.key, index)] = entry
+        if len(fds) > MAX_OPEN_FDS:
+            (old_key, old_index), old_entry = next(iter(fds.items()))
+            del fds[(old_key, old_index)]
+            old_fd = old_entry.fds.pop(old_index, None)
+            if old_fd is not None:
+                os.close(old_fd)
+        return fd
+
+    def forget_fd(self, entry: Entry, index: int) -> None:
+        """Close the cached fd of a slice whose file went away."""
+        self._close_fd(entry, index)
+
+    def _close_fd(self, entry: Entry, index: int) -> None:
+        fd = entry.fds.pop(index, None)
+        if fd is not None:
+            self._open_fds.pop((entry.meta.key, index), None)
+            os.close(fd)
+
+    def _close_fds(self, entry: Entry) -> None:
+        for index in list(entry.fds):
+            self._close_fd(entry, index)
 
     # ---- changes --------------------------------------------------------------
 
@@ -274,6 +319,7 @@ class SliceStore:
 
     def _unlink_slice(self, entry: Entry, index: int) -> None:
         entry.present.discard(index)
+        self._close_fd(entry, index)
         with contextlib.suppress(OSError):
             os.unlink(self.slice_path(entry, index))
 
@@ -285,6 +331,7 @@ class SliceStore:
             if entry is None:
                 return False
             self.index.pop(key, None)
+        self._close_fds(entry)
         count = max((entry.meta.size + self.slice_bytes - 1) // self.slice_bytes, 0)
         for index in range(count):
             self.policy.remove(SliceKey(key, index))

@@ -301,7 +301,7 @@ def read_layout(fh: BinaryIO) -> TrackLayout:
     init_size = 0
     index_range: tuple[int, int] | None = None
     fragments: list[Fragment] = []
-    pending: tuple[int, Box] | None = None  # (fragment start, moof) awaiting its mdat
+    pending: tuple[int, int, int, bool] | None = None  # a moof awaiting its mdat
     styp_at: int | None = None
     for box in _top_level(fh, file_size):
         if box.type == "moov":
@@ -315,15 +315,12 @@ def read_layout(fh: BinaryIO) -> TrackLayout:
         elif box.type == "moof":
             if track is None:
                 raise Mp4Error("moof before moov")
-            start = styp_at if styp_at is not None else box.offset
-            pending = (start, Box("moof", 0, box.size, box.header_bytes))
-            moof_data = _read_box(fh, box)
-            decode_time, duration, sync = _read_moof(moof_data, pending[1], track)
-            pending_facts = (decode_time, duration, sync)
+            facts = _read_moof(_read_box(fh, box), Box("moof", 0, box.size, box.header_bytes),
+                               track)
+            pending = (box.offset if styp_at is None else styp_at, *facts)
             styp_at = None
         elif box.type == "mdat" and pending is not None:
-            decode_time, duration, sync = pending_facts
-            start = pending[0]
+            start, decode_time, duration, sync = pending
             fragments.append(Fragment(start, box.end - start, decode_time, duration, sync))
             pending = None
     if track is None:

@@ -114,12 +114,14 @@ async def serve(config: SteeringConfig, topology: Topology, ring: KeyRing | None
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
-    watcher = loop.create_task(reloader.watch())
+    background = [loop.create_task(reloader.watch()),
+                  loop.create_task(steering.decision_log.run())]
     try:
         await stop.wait()
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
         await server.close()
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await poller.close()

@@ -136,7 +136,8 @@ def _to(h: EdgeHealth, state: State, reason: str, now: float, **fields: object) 
 
 
 def tier(h: EdgeHealth, operator_drain: bool = False) -> tuple[Tier, str]:
-    """Where the edge ranks for new clients, and the short reason why."""
+    """Where the edge ranks for new clients, and the short reason why. The reason changes
+    only with the state, not with every probe (routes are rebuilt when it changes)."""
     if operator_drain:
         return Tier.UNUSABLE, "draining: set by operator in the topology"
     if h.state is State.DOWN:
@@ -146,7 +147,7 @@ def tier(h: EdgeHealth, operator_drain: bool = False) -> tuple[Tier, str]:
     if h.state is State.UNKNOWN:
         return Tier.DEGRADED, "not probed yet"
     if h.overloaded:
-        return Tier.DEGRADED, f"overloaded: egress at {h.load:.0%} of capacity"
+        return Tier.DEGRADED, "overloaded: egress over the load threshold"
     return Tier.PREFERRED, "up"
 
 

@@ -55,9 +55,15 @@ class Request:
     def query(self) -> Mapping[str, str]:
         """Decoded query parameters; the first of repeated names wins."""
         if self._query is None:
+            qs = self.query_string
             q: dict[str, str] = {}
-            for k, v in parse_qsl(self.query_string, keep_blank_values=True):
-                q.setdefault(k, v)
+            if "&" not in qs and "%" not in qs and "+" not in qs:
+                if qs:
+                    name, _, value = qs.partition("=")
+                    q[name] = value
+            else:
+                for k, v in parse_qsl(qs, keep_blank_values=True):
+                    q.setdefault(k, v)
             self._query = q
         return self._query
 

@@ -84,12 +84,12 @@ def parse_network(text: str) -> tuple[int, int, int]:
     except (OSError, UnicodeError):
         raise ValueError(f"{text!r}: not an IP address") from None
     length = int(length_text)
-    width = WIDTH[family]
-    if length > width:
-        raise ValueError(f"{text!r}: length over /{width}")
-    if n & ~_mask(width, length):
+    host_masks = _HOST_MASKS[family]
+    if length >= len(host_masks):
+        raise ValueError(f"{text!r}: length over /{WIDTH[family]}")
+    if n & host_masks[length]:
         raise ValueError(f"{text!r}: host bits set (did you mean "
-                         f"{format_network(family, n & _mask(width, length), length)}?)")
+                         f"{format_network(family, n & ~host_masks[length], length)}?)")
     return family, n, length
 
 
@@ -103,6 +103,11 @@ def _mask(width: int, length: int) -> int:
     return ((1 << length) - 1) << (width - length)
 
 
+_MASKS = {f: [_mask(w, n) for n in range(w + 1)] for f, w in WIDTH.items()}
+_HOST_MASKS = {f: [((1 << w) - 1) ^ m for m in masks] for f, masks in _MASKS.items()
+               for w in (WIDTH[f],)}
+
+
 class _FamilyTable(Generic[V]):
     """The prefixes of one address family (see the module docstring for the layout)."""
 
@@ -114,19 +119,25 @@ class _FamilyTable(Generic[V]):
         block = BLOCK_BITS[family]
         self._shift = width - block
         self._by_length = by_length
-        self._short = [
-            (_mask(width, length), length, by_length[length])
-            for length in sorted(by_length, reverse=True) if length <= block
-        ]
-        lengths_in_block: dict[int, set[int]] = {}
-        for length, table in by_length.items():
-            if length > block:
-                for network in table:
-                    lengths_in_block.setdefault(network >> self._shift, set()).add(length)
-        self._long = {
-            blk: tuple((_mask(width, n), n, by_length[n]) for n in sorted(ns, reverse=True))
-            for blk, ns in lengths_in_block.items()
-        }
+        masks = _MASKS[family]
+        self._short = [(masks[n], n, by_length[n])
+                       for n in sorted(by_length, reverse=True) if n <= block]
+        lengths_in_block: dict[int, list[int]] = {}
+        for n in sorted((n for n in by_length if n > block), reverse=True):
+            for blk in {network >> self._shift for network in by_length[n]}:
+                found = lengths_in_block.get(blk)
+                if found is None:
+                    lengths_in_block[blk] = [n]
+                else:
+                    found.append(n)
+        shared: dict[tuple[int, ...], tuple[tuple[int, int, dict[int, V]], ...]] = {}
+        self._long: dict[int, tuple[tuple[int, int, dict[int, V]], ...]] = {}
+        for blk, found in lengths_in_block.items():
+            key = tuple(found)
+            levels = shared.get(key)
+            if levels is None:
+                levels = shared[key] = tuple((masks[n], n, by_length[n]) for n in key)
+            self._long[blk] = levels
         self._cover: dict[int, tuple[int, int, V] | None] = {}
 
     def lookup(self, n: int) -> tuple[int, int, V] | None:
@@ -204,7 +215,10 @@ class PrefixTableBuilder(Generic[V]):
 
     def add(self, prefix: str, value: V) -> None:
         family, network, length = parse_network(prefix)
-        table = self._tables[family].setdefault(length, {})
+        tables = self._tables[family]
+        table = tables.get(length)
+        if table is None:
+            table = tables[length] = {}
         if network in table:
             raise ValueError(f"duplicate prefix {format_network(family, network, length)}")
         table[network] = value

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from common.tokens import KeyRing
 from steering import contentsteering as cs
 from steering.config import SteeringConfig
+from steering.decisionlog import DecisionLog
 from steering.errors import NoUsableEdge
 from steering.health import (
     EdgeHealth,
@@ -41,7 +42,6 @@ from steering.topology import Topology
 from steering.urls import Signer, client_network
 
 log = logging.getLogger("ocdn.steering")
-decision_log = logging.getLogger("ocdn.steering.decision")
 
 CONTENT_STEERING_PATH = "/v1/content-steering"
 
@@ -61,8 +61,10 @@ class Steering:
         topology: Topology,
         ring: KeyRing | None,
         clock: Callable[[], float] = time.time,
+        decisions: DecisionLog | None = None,
     ) -> None:
         self.config = config
+        self.decision_log = decisions or DecisionLog()
         self.signer = Signer(ring, config.token_ttl_s)
         self.clock = clock
         self.policy = Policy(config.max_edges, config.edges_per_site, config.min_sites)
@@ -164,13 +166,13 @@ class Steering:
                            cs.reload_uri(CONTENT_STEERING_PATH, q), q.protocol)
 
     def _log(self, d: Decision, key: str, *extra: str) -> None:
-        if not self.config.decision_log or not decision_log.isEnabledFor(logging.INFO):
+        if not self.config.decision_log or not self.decision_log.enabled:
             return
         why = "; ".join((*d.why, *extra))
-        decision_log.info(
-            "client=%s loc=%s prefix=%s key=%s sites=%s edges=%s why=%r",
-            d.client, d.localisation.value, d.prefix or "-", key, ",".join(d.sites) or "-",
-            ",".join(e.id for e in d.edges) or "-", why)
+        self.decision_log.write(
+            f"client={d.client} loc={d.localisation.value} prefix={d.prefix or '-'} key={key} "
+            f"sites={','.join(d.sites) or '-'} edges={','.join(e.id for e in d.edges) or '-'} "
+            f"why={why!r}")
 
     def edges_report(self) -> dict[str, object]:
         now = self.clock()

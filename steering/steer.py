@@ -21,6 +21,7 @@ out first, the remaining usable edges top the answer up in site order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,6 +31,8 @@ from steering.health import Tier
 from steering.prefixes import format_network, parse_address
 from steering.ranking import client_hash, rank, spread, stable_hash
 from steering.topology import Edge, Topology
+
+RANKED_MEMO_ENTRIES = 1 << 17
 
 
 class Localisation(StrEnum):
@@ -65,12 +68,26 @@ class Routes:
     changed, when a tier changes, which is what keeps the memo right.
     """
 
-    __slots__ = ("_orders", "sites", "topology")
+    __slots__ = ("_orders", "_ranked", "sites", "topology")
 
     def __init__(self, topology: Topology, sites: Mapping[str, SiteRoutes]) -> None:
         self.topology = topology
         self.sites = sites
         self._orders: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._ranked: dict[tuple[str, int], tuple[list[Candidate], list[Candidate]]] = {}
+
+    def ranked(self, site_id: str, key_hash: int) -> tuple[list[Candidate], list[Candidate]]:
+        """A site's preferred and degraded edges, each best first for the key. Memoised:
+        popular keys are asked for many times a second, and ranking is a third of a
+        decision; the memo goes with the snapshot."""
+        hit = self._ranked.get((site_id, key_hash))
+        if hit is None:
+            site = self.sites[site_id]
+            hit = (rank(key_hash, site.preferred), rank(key_hash, site.degraded))
+            if len(self._ranked) >= RANKED_MEMO_ENTRIES:
+                self._ranked.clear()
+            self._ranked[site_id, key_hash] = hit
+        return hit
 
     def order(self, preferred: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """(every site in the order to try, the ones with a usable edge)."""
@@ -102,6 +119,11 @@ class Decision:
     spread: int = 1
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _edge_hash(edge_id: str) -> int:
+    return stable_hash(edge_id)
+
+
 def build_routes(topology: Topology, tiers: Mapping[str, tuple[Tier, str]]) -> Routes:
     """`tiers` maps edge id to (tier, reason); an edge missing from it is not probed yet."""
     sites: dict[str, SiteRoutes] = {}
@@ -109,7 +131,7 @@ def build_routes(topology: Topology, tiers: Mapping[str, tuple[Tier, str]]) -> R
         cands = []
         for edge in site.edges:
             t, reason = tiers.get(edge.id, (Tier.DEGRADED, "not probed yet"))
-            cands.append(Candidate(edge, stable_hash(edge.id), edge.capacity_gbps, t, reason))
+            cands.append(Candidate(edge, _edge_hash(edge.id), edge.capacity_gbps, t, reason))
         preferred = tuple(c for c in cands if c.tier is Tier.PREFERRED)
         degraded = tuple(c for c in cands if c.tier is Tier.DEGRADED)
         notes = tuple(f"{site.id}: {c.edge.id} {c.reason}" for c in cands
@@ -137,12 +159,13 @@ def localise(topology: Topology, client: str) -> tuple[Localisation, str, tuple[
     return Localisation.NONE, "", ()
 
 
-def site_edges(site: SiteRoutes, key_hash: int, width: int, client: int) -> list[Candidate]:
+def site_edges(
+    routes: Routes, site_id: str, key_hash: int, width: int, client: int
+) -> list[Candidate]:
     """A site's usable edges best first for the key."""
-    ranked = spread(rank(key_hash, site.preferred), width, client)
-    if site.degraded:
-        ranked += rank(key_hash, site.degraded)
-    return ranked
+    preferred, degraded = routes.ranked(site_id, key_hash)
+    ranked = spread(preferred, width, client)
+    return ranked + degraded if degraded else ranked
 
 
 def decide(
@@ -173,7 +196,7 @@ def decide(
             why.append(site.skip)
             continue
         why.extend(site.notes)
-        ranked = site_edges(site, key_hash, width, chash)
+        ranked = site_edges(routes, site_id, key_hash, width, chash)
         reserve = max(0, min_sites - used - 1)
         take = min(per_site, max_edges - len(chosen) - reserve)
         if take < 1:

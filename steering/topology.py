@@ -32,8 +32,9 @@ _SITE_KEYS = {"id", "location", "edges"}
 _EDGE_KEYS = {"id", "url", "capacity_gbps", "drain"}
 _PREFIX_KEYS = {"prefix", "sites"}
 
-PrefixEntry = tuple[str, str, Sequence[str]]
-"""(where, prefix, sites): `where` locates the entry for errors (`prefixes[3]`, `line 42`)."""
+PrefixEntry = tuple[str | int, str, Sequence[str]]
+"""(where, prefix, sites): `where` locates the entry for errors: `prefixes[3]`, or a line
+number (an int, formatted only on error: a million f-strings cost a second)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,10 @@ class Topology:
 
 def _fail(where: str, message: str) -> TopologyError:
     return TopologyError(f"{where}: {message}" if where else message)
+
+
+def _where(where: str | int) -> str:
+    return f"line {where}" if isinstance(where, int) else where
 
 
 def _mapping(value: Any, where: str, allowed: set[str]) -> Mapping[str, Any]:
@@ -233,18 +238,23 @@ def build_topology(
         top.get("prefixes"))
     builder: PrefixTableBuilder[tuple[str, ...]] = PrefixTableBuilder()
     checked: dict[tuple[str, ...], tuple[str, ...]] = {}
+    add = builder.add
+    last_ids: object = None
+    value: tuple[str, ...] = ()
     for where, prefix, site_ids in entries:
+        if site_ids is not last_ids:
+            try:
+                found = checked.get(tuple(site_ids)) if isinstance(site_ids, list | tuple) else None
+            except TypeError:
+                found = None
+            if found is None:
+                found = _site_list(site_ids, f"{_where(where)} ({prefix})", site_by_id)
+                checked[found] = found
+            value, last_ids = found, site_ids
         try:
-            value = checked.get(tuple(site_ids)) if isinstance(site_ids, list | tuple) else None
-        except TypeError:
-            value = None
-        if value is None:
-            value = _site_list(site_ids, f"{where} ({prefix})", site_by_id)
-            checked[value] = value
-        try:
-            builder.add(prefix, value)
+            add(prefix, value)
         except ValueError as exc:
-            raise _fail(where, str(exc)) from None
+            raise _fail(_where(where), str(exc)) from None
     return Topology(
         sites=sites,
         prefixes=builder.build(),

@@ -11,15 +11,18 @@ import pytest
 from bench.edge_vs_nginx import (
     WORKLOADS,
     Runs,
+    Server,
     WrkParams,
     WrkResult,
     find_nginx,
+    log_problems,
     main_table,
     modes_table,
     nginx_conf,
     parse_args,
     parse_wrk,
     render,
+    stat_times,
 )
 
 WRK_OUTPUT = """\
@@ -115,18 +118,19 @@ def test_wrk_argv() -> None:
     assert Path(argv[argv.index("-s") + 1]).is_file()
 
 
-def _result(rps: float) -> WrkResult:
+def _result(rps: float, cpu_s: float = 0.0) -> WrkResult:
     return WrkResult(int(rps * 10), 10.0, 0, {"connect": 0, "read": 0, "write": 0,
-                                              "status": 0, "timeout": 0}, 1.0, 2.0)
+                                              "status": 0, "timeout": 0}, 1.0, 2.0,
+                     server_cpu_s=cpu_s)
 
 
 def test_tables_use_medians_and_ratios() -> None:
-    results = {"W2": {"nginx": Runs([_result(100), _result(300), _result(200)]),
+    results = {"W2": {"nginx": Runs([_result(100), _result(300), _result(200, 0.1)]),
                       "edge": Runs([_result(250), _result(150), _result(400)])}}
     table = main_table(results)
-    assert "| 200 | 12 | 250 | 16 | 1.25x |" in table
-    modes = {"sendfile": {"W2": _result(100)}, "pread": {"W2": _result(300)}}
-    assert "| W2 | 100 (0.50x) | 300 (1.50x) |" in modes_table(modes, {"W2": 200.0})
+    assert "| 200 | 12 | 0 | 250 | 16 | 0 | 1.25x |" in table
+    modes = {"sendfile": {"W2": _result(100, 0.05)}, "pread": {"W2": _result(300)}}
+    assert "| W2 | 100 (0.50x), 50 | 300 (1.50x), 0 |" in modes_table(modes, {"W2": 200.0})
 
 
 def test_quick_is_short_and_keeps_the_report() -> None:
@@ -134,3 +138,20 @@ def test_quick_is_short_and_keeps_the_report() -> None:
     assert (args.duration, args.runs, args.mode_sweep) == (3, 1, False)
     assert args.report.name == "quick.md"
     assert parse_args([]).report.name == "edge_vs_nginx.md"
+
+
+def test_stat_times_survives_odd_command_names() -> None:
+    line = ("4242 (nginx: worker) 1) S 4241 4241 4241 0 -1 4194624 80 0 0 0 "
+            "150 37 0 0 20 0 1 0 100 1000 10")
+    assert stat_times(line) == (4241, 187)
+
+
+def test_log_problems_keeps_errors_only(tmp_path: Path) -> None:
+    log = tmp_path / "error.log"
+    log.write_text("2026/01/01 [notice] 1#1: start\n2026/01/01 [error] 1#1: *1 open() failed\n"
+                   "2026-01-01 WARNING ocdn.edge: slow\n" + "x ERROR y\n" * 12)
+    found = log_problems(Server("nginx", 1, None, log))  # type: ignore[arg-type]
+    assert found[0] == "nginx log: 2026/01/01 [error] 1#1: *1 open() failed"
+    assert found[1].endswith("WARNING ocdn.edge: slow")
+    assert found[-1] == "nginx log: ... and 4 more" and len(found) == 11
+    assert log_problems(Server("edge", 1, None, tmp_path / "none")) == []  # type: ignore[arg-type]

@@ -158,3 +158,41 @@ def test_etag_change_refetches_and_never_mixes_bytes(origin: Origin, edge: Any) 
     status, _, body = http_get(url)
     assert status == 200 and body == new
     assert hit_soon(url) == new
+
+
+def _slice_bytes_on_disk(cache: Any) -> int:
+    return sum(p.stat().st_size for p in cache.rglob("*.*") if p.name != "meta.json"
+               and p.parent.name != "tmp")
+
+
+def test_cache_size_holds(origin: Origin, start_edge: Any, tmp_path: Any) -> None:
+    cache = tmp_path / "small-cache"
+    edge = start_edge("--slice-size", "256KiB", "--cache-size", "1MiB", cache_dir=cache)
+    objects = {f"fill/cap{i}.mp4": blob(2 * SLICE, seed=300 + i) for i in range(8)}
+    for key, data in objects.items():
+        origin.put(key, data)
+    for key, data in objects.items():
+        assert http_get(f"{edge.url}/{key}")[2] == data
+        time.sleep(0.1)
+        assert _slice_bytes_on_disk(cache) <= (1 << 20) + 2 * SLICE  # + fills in flight
+    time.sleep(0.3)
+    assert _slice_bytes_on_disk(cache) <= 1 << 20
+    doc = http_get(f"{edge.url}/status")[2]
+    assert b'"cache_bytes_used": 1048576' in doc
+
+
+@pytest.mark.parametrize("prefetch", [1, 0])
+def test_sequential_readers_get_the_next_slice_prefetched(origin: Origin, start_edge: Any,
+                                                         prefetch: int) -> None:
+    data = blob(4 * SLICE, seed=310 + prefetch)
+    key = f"fill/seq{prefetch}.mp4"
+    origin.put(key, data)
+    edge = start_edge("--slice-size", "256KiB", "--prefetch-slices", str(prefetch))
+    url = f"{edge.url}/{key}"
+    assert http_get(url, {"Range": "bytes=0-99999"})[2] == data[:100000]
+    assert http_get(url, {"Range": "bytes=100000-199999"})[2] == data[100000:200000]
+    time.sleep(0.5)
+    assert origin.gets(f"/media/{key}") == 1 + prefetch
+    if prefetch:
+        status, headers, body = http_get(url, {"Range": f"bytes={SLICE}-{SLICE + 99}"})
+        assert headers["x-cache"] == "HIT" and body == data[SLICE : SLICE + 100]

@@ -45,7 +45,7 @@ def _written(path: Path, data: bytes) -> Path:
 def test_encode_bad_source(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                            make: Callable[[Path], Path], message: str) -> None:
     src = make(tmp_path / "input.mp4")
-    code, out, err = run(capsys, "encode", str(src), "--title", "t", "--out",
+    code, _out, err = run(capsys, "encode", str(src), "--title", "t", "--out",
                          str(tmp_path / "out"), *FAST)
     assert code == 3
     assert err.startswith("ocdn encode: error: ") and message in err

@@ -1,10 +1,13 @@
 """End to end with real processes: `ocdn origin`, `ocdn publish`, `ocdn edge`, and ffmpeg
 as the player, reading every kind of manifest through the edge and decoding every frame.
 
-ffmpeg 9.0's HLS demuxer stops after the first segment of a byte-range playlist when it
-reuses one HTTP response for contiguous ranges (nginx serving the same files shows the
-same), so the byte-range playlist is read with `-http_seekable 0`, which makes it send
-one Range request per segment: exactly what the edge's access log should show.
+ffmpeg 9.0's HLS demuxer mishandles byte-range playlists over HTTP in two ways (nginx
+serving the same files shows both, so they are the client's): reusing one response for
+contiguous ranges it stops after the first segment, and prefetching the next segment on
+a second connection it corrupts the last one. The byte-range playlist is therefore read
+with `-http_seekable 0 -http_multiple 0`: one Range request from each segment's offset
+(ffmpeg leaves the range open-ended and stops reading at the segment's end), which is
+what the edge's access log should then show.
 """
 
 from __future__ import annotations
@@ -102,7 +105,8 @@ def cdn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cdn]:
             _stop(proc)
 
 
-def _publish(cdn: Cdn, title_dir: Path, prefix: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _publish(cdn: Cdn, title_dir: Path, prefix: str,
+             *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*OCDN, "publish", str(title_dir), "--to", f"s3://media/{prefix}",
                            "--s3-endpoint", cdn.origin, "--no-progress", *extra],
                           env=ENV, capture_output=True, text=True, timeout=120)
@@ -142,17 +146,15 @@ def test_hls_byte_ranges_through_the_edge(cdn: Cdn, published: str, ffmpeg_exe: 
                                           encoded: EncodeResult) -> None:
     for program in range(2):
         assert _frames(ffmpeg_exe, f"{published}/hls-byterange.m3u8", f"0:p:{program}:v",
-                       "-http_seekable", "0") == FRAMES
+                       "-http_seekable", "0", "-http_multiple", "0") == FRAMES
     playlist = parse_media((encoded.out / "file/v180-400k.m3u8").read_text())
-    wanted = {f"bytes={offset}-{offset + length - 1}"
-              for length, offset in (s.byterange for s in playlist.segments if s.byterange)}
+    assert playlist.map_range is not None
+    ranges = [s.byterange for s in playlist.segments if s.byterange]
     entries = cdn.log("/titles/t1/file/v180-400k.mp4")
     seen = {e["range"] for e in entries if e["status"] == 206}
-    assert playlist.map_range == (encoded.out.joinpath("file/v180-400k.mp4").read_bytes()
-                                  .find(b"sidx") - 4, 0)
-    assert "bytes=0-" + str(playlist.map_range[0] - 1) in seen
-    assert wanted - {f"bytes={s.byterange[1]}-" for s in playlist.segments if s.byterange} & seen
-    assert len(seen & wanted) >= 2, f"expected per-segment ranges, the edge saw {seen}"
+    assert f"bytes=0-{playlist.map_range[0] - 1}" in seen
+    starts = {int(r.removeprefix("bytes=").split("-")[0]) for r in seen}
+    assert {offset for _, offset in ranges} <= starts, seen
 
 
 class FakeSteering:
@@ -163,7 +165,7 @@ class FakeSteering:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = parse_qs(urlsplit(self.path).query)["path"][0]
                 body = json.dumps({"urls": [edge + path], "ttl": 30}).encode()
                 self.send_response(200)

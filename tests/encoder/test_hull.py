@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from encoder.hull import TrialPoint, bd_rate, convex_hull, pick_rungs, rate_for_quality
 
 
-def P(height: int, kbps: float, vmaf: float, crf: int = 0) -> TrialPoint:  # noqa: N802
+def P(height: int, kbps: float, vmaf: float, crf: int = 0) -> TrialPoint:
     return TrialPoint(height, crf, kbps * 1000, vmaf)
 
 
@@ -28,7 +29,8 @@ def test_hull_prefers_low_resolutions_at_low_rates() -> None:
 
 def test_hull_is_concave_and_rising() -> None:
     hull = convex_hull(GRID)
-    slopes = [(b.vmaf - a.vmaf) / (b.bitrate_bps - a.bitrate_bps) for a, b in zip(hull, hull[1:])]
+    slopes = [(b.vmaf - a.vmaf) / (b.bitrate_bps - a.bitrate_bps)
+              for a, b in itertools.pairwise(hull)]
     assert all(s > 0 for s in slopes)
     assert slopes == sorted(slopes, reverse=True)
 
@@ -64,7 +66,7 @@ def test_pick_rungs_top_rung_is_the_cheapest_reaching_the_target() -> None:
     assert 2_400_000 < rungs[0].bitrate_bps < 4_800_000
     rates = [r.bitrate_bps for r in rungs]
     assert rates == sorted(rates, reverse=True)
-    assert all(a >= 1.3 * b for a, b in zip(rates, rates[1:]))
+    assert all(a >= 1.3 * b for a, b in itertools.pairwise(rates))
     assert rungs[-1].height == 240
 
 

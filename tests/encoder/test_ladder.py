@@ -83,7 +83,8 @@ def test_widths_follow_display_aspect_and_are_even() -> None:
 
 
 def test_rendition_ids_are_unique() -> None:
-    out = fit_ladder([Rung(720, 3_000_000), Rung(720, 2_000_000), Rung(720, 3_000_000)], 720, 16 / 9)
+    rungs = [Rung(720, 3_000_000), Rung(720, 2_000_000), Rung(720, 3_000_000)]
+    out = fit_ladder(rungs, 720, 16 / 9)
     assert [r.id for r in out] == ["v720-3000k", "v720-2000k"]
 
 

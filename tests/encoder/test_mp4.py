@@ -121,7 +121,7 @@ def test_the_encoders_files_index_every_fragment(encoded: EncodeResult) -> None:
         assert layout.index_range is not None
         start, stop = layout.index_range
         assert start == layout.init_size
-        timescale, refs = read_sidx(data[start:stop])
+        _timescale, refs = read_sidx(data[start:stop])
         assert [size for size, _ in refs] == [f.size for f in layout.fragments]
         assert layout.fragments[0].offset == stop
         assert layout.fragments[-1].end == len(data)

@@ -61,14 +61,14 @@ class Fake:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 path = parse_qs(parts.query)["path"][0]
                 body = json.dumps({"urls": [f"{fake.edge_url(0)}{path}?tok=1",
                                             f"{fake.edge_url(1)}/pre{path}"], "ttl": 30})
                 self._send(fake.steer_status, body)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 doc = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.auth.add(self.headers["Authorization"])
                 fake.posts.setdefault(f"{self.server.server_port}{self.path}", []).extend(

@@ -17,7 +17,7 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'src.mp4':
   Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1920x1080 [SAR 1:1 DAR 16:9], 611 kb/s, 29.97 fps, 29.97 tbr, 30k tbn (default)
   Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, 5.1, fltp, 69 kb/s (default)
 At least one output file must be specified
-"""
+"""  # noqa: E501
 
 ROTATED = """\
 Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mov':
@@ -26,20 +26,20 @@ Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mov':
       Side data:
         displaymatrix: rotation of -90.00 degrees
   Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, mono, fltp, 96 kb/s
-"""
+"""  # noqa: E501
 
 AUDIO_WITH_COVER = """\
 Input #0, mp3, from 'song.mp3':
   Duration: 00:03:00.00, start: 0.025057, bitrate: 320 kb/s
   Stream #0:0: Audio: mp3 (mp3float), 44100 Hz, stereo, fltp, 320 kb/s
   Stream #0:1: Video: mjpeg (Baseline), yuvj420p(pc, bt470bg/unknown/unknown), 500x500 [SAR 1:1 DAR 1:1], 90k tbr, 90k tbn (attached pic)
-"""
+"""  # noqa: E501
 
 ANAMORPHIC = """\
 Input #0, mpeg, from 'dvd.vob':
   Duration: N/A, start: 0.280633, bitrate: N/A
   Stream #0:0[0x1e0]: Video: mpeg2video (Main), yuv420p(tv, top first), 720x576 [SAR 64:45 DAR 16:9], 25 fps, 25 tbr, 90k tbn
-"""
+"""  # noqa: E501
 
 
 def test_parse_h264_with_surround_audio() -> None:
@@ -60,7 +60,7 @@ def test_rotation_swaps_the_frame_size() -> None:
 
 
 def test_cover_art_is_not_video() -> None:
-    with pytest.raises(SourceError, match="no video stream.*only audio"):
+    with pytest.raises(SourceError, match=r"no video stream.*only audio"):
         parse_probe(AUDIO_WITH_COVER, "song.mp3")
 
 
@@ -96,7 +96,7 @@ def test_probe_a_real_clip(source: Path, ffmpeg: FFmpeg) -> None:
     (None, "no such file"),
     (b"", "the file is empty"),
     (b"hello, this is not a video\n" * 10, "not a video file"),
-    (bytes(range(256)) * 64, "not a video file|could not|Invalid"),
+    (bytes(range(256)) * 64, r"not a video file|could not|Invalid"),
 ])
 def test_probe_bad_input(tmp_path: Path, ffmpeg: FFmpeg, content: bytes | None,
                          message: str) -> None:

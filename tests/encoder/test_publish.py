@@ -117,7 +117,7 @@ def test_large_files_go_up_in_parts(origin: EmbeddedOrigin, title_dir: Path) -> 
 
 def test_missing_bucket(origin: EmbeddedOrigin, title_dir: Path) -> None:
     bad = PublishSettings(to="s3://no-such-bucket/t", s3_endpoint=origin.endpoint, progress=False)
-    with pytest.raises(PublishError, match="does not exist.*nothing was published"):
+    with pytest.raises(PublishError, match=r"does not exist.*nothing was published"):
         publish(title_dir, bad)
 
 
@@ -171,7 +171,7 @@ def test_changed_media_is_a_conflict(origin: EmbeddedOrigin, title_dir: Path) ->
                                             Body=b"other bytes")
     (title_dir / "hls.m3u8").write_text((title_dir / "hls.m3u8").read_text())
     client = Recording(origin.endpoint)
-    with pytest.raises(PublishError, match="other content.*new prefix.*--force"):
+    with pytest.raises(PublishError, match=r"other content.*new prefix.*--force"):
         publish(title_dir, settings(origin, "titles/d"), client)
     assert client.uploads == []
     report = publish(title_dir, settings(origin, "titles/d", force=True))
@@ -181,14 +181,14 @@ def test_changed_media_is_a_conflict(origin: EmbeddedOrigin, title_dir: Path) ->
 def test_damaged_directory_is_refused(origin: EmbeddedOrigin, title_dir: Path) -> None:
     (title_dir / "seg/v90-100k/1.m4s").write_bytes(b"corrupt")
     (title_dir / "seg/v90-100k/2.m4s").unlink()
-    with pytest.raises(OutputError, match="does not match its title.json") as err:
+    with pytest.raises(OutputError, match=r"does not match its title.json") as err:
         publish(title_dir, settings(origin, "titles/e"))
     assert "2.m4s: missing" in str(err.value) and "1.m4s: size" in str(err.value)
     assert keys(origin, "titles/e") == set()
 
 
 def test_not_a_title_directory(origin: EmbeddedOrigin, tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="no title.json"):
+    with pytest.raises(OutputError, match=r"no title.json"):
         publish(tmp_path, settings(origin, "titles/f"))
     with pytest.raises(PublishError, match="no such directory"):
         publish(tmp_path / "nope", settings(origin, "titles/f"))

@@ -108,7 +108,8 @@ def test_overload_has_a_band() -> None:
     history = run([Probe(status(gbps=g)) for g in gbps])
     assert [h.overloaded for h in history] == [False, True, True, False, True, False]
     assert history[1].load == pytest.approx(0.85)
-    assert tier(history[1]) == (Tier.DEGRADED, "overloaded: egress at 85% of capacity")
+    assert tier(history[1]) == (Tier.DEGRADED, "overloaded: egress over the load threshold")
+    assert tier(history[2]) == tier(history[1])
 
 
 @pytest.mark.parametrize(("h", "drain", "expected"), [

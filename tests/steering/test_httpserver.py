@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -104,3 +105,12 @@ async def test_idle_connections_are_closed(server: tuple[HttpServer, int]) -> No
     assert await asyncio.wait_for(reader.read(), 3) == b""
     writer.close()
     assert not srv.connections
+
+
+@pytest.mark.parametrize("qs", ["", "path=/a/b", "path=%2Fa%2Fb", "a=1&a=2&b=x+y", "flag",
+                                "a=&b", "p=a=b", "x=%zz"])
+def test_query_decoding_matches_parse_qsl(qs: str) -> None:
+    expected: dict[str, str] = {}
+    for k, v in parse_qsl(qs, keep_blank_values=True):
+        expected.setdefault(k, v)
+    assert dict(Request("GET", "/", qs, {}, "").query) == expected

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import logging
 from urllib.parse import parse_qs, urlsplit
 
@@ -9,6 +10,7 @@ from prometheus_client import generate_latest
 from common import tokens
 from common.status import EdgeState, EdgeStatus
 from steering.config import SteeringConfig
+from steering.decisionlog import DecisionLog
 from steering.errors import NoUsableEdge
 from steering.health import Probe, State
 from steering.service import Steering
@@ -135,12 +137,15 @@ def test_no_usable_edge_is_a_503_and_counted(steering: Steering) -> None:
 
 def test_one_decision_log_line_per_answer(steering: Steering,
                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ocdn.steering.decision")
+    out = io.StringIO()
+    steering.decision_log = DecisionLog(out)
     steering.record_probe("ams-1", DOWN)
     steering.record_probe("ams-1", DOWN)
-    with caplog.at_level(logging.INFO, logger="ocdn.steering.decision"):
-        steering.steer("10.1.2.3", "/t1/r750.mp4")
-        steering.steer("192.0.2.1", "/t1/r750.mp4")
-    lines = [r.getMessage() for r in caplog.records if r.name == "ocdn.steering.decision"]
+    steering.steer("10.1.2.3", "/t1/r750.mp4")
+    steering.steer("192.0.2.1", "/t1/r750.mp4")
+    steering.decision_log.flush()
+    lines = [line.split(": ", 1)[1] for line in out.getvalue().splitlines()]
     assert len(lines) == 2
     assert lines[0].startswith("client=10.1.2.3 loc=prefix prefix=10.1.0.0/16 key=/t1/r750.mp4 "
                                "sites=ams-ix,fra-ix edges=ams-2,fra-")

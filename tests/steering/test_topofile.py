@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from steering.errors import TopologyError
-from steering.topofile import _split_prefix_block, load_topology, parse_topology
+from steering.topofile import (
+    _fast_entries,
+    _NotFast,
+    _prefix_block,
+    load_topology,
+    parse_topology,
+)
 
 SITES = """\
 sites:
@@ -41,6 +47,13 @@ prefixes:
 default_sites: [fra-ix]
 """
 
+def fast(text: str) -> int:
+    """Entries the fast path reads (raises _NotFast when it does not apply)."""
+    block = _prefix_block(text)
+    assert block is not None
+    return len(list(_fast_entries(text, *block)))
+
+
 EXPECTED = [
     ("10.1.0.0/16", ("ams-ix", "fra-ix")),
     ("10.2.0.0/16", ("fra-ix", "ams-ix")),
@@ -49,14 +62,15 @@ EXPECTED = [
 
 
 def test_flow_form_takes_the_fast_path() -> None:
-    assert _split_prefix_block(FLOW) is not None
+    assert fast(FLOW) == 3
     t = parse_topology(FLOW)
     assert sorted(t.prefixes.items()) == EXPECTED
     assert t.default_sites == ("fra-ix",)
 
 
 def test_block_form_falls_back_to_yaml_with_the_same_result() -> None:
-    assert _split_prefix_block(BLOCK) is None
+    with pytest.raises(_NotFast):
+        fast(BLOCK)
     assert sorted(parse_topology(BLOCK).prefixes.items()) == EXPECTED
 
 
@@ -74,7 +88,7 @@ def test_json_is_read_as_json() -> None:
 
 def test_crlf_and_column_zero_dashes() -> None:
     text = (SITES + "prefixes:\n- {prefix: 10.1.0.0/16, sites: [ams-ix]}\n").replace("\n", "\r\n")
-    assert _split_prefix_block(text) is not None
+    assert fast(text) == 1
     assert list(parse_topology(text).prefixes.items()) == [("10.1.0.0/16", ("ams-ix",))]
 
 
@@ -117,7 +131,7 @@ def test_an_empty_prefix_block_is_no_prefixes() -> None:
 def test_a_repeated_prefix_block_is_left_to_yaml() -> None:
     text = SITES + "prefixes:\n  - {prefix: 10.0.0.0/8, sites: [ams-ix]}\n" \
                    "prefixes:\n  - {prefix: 11.0.0.0/8, sites: [ams-ix]}\n"
-    assert _split_prefix_block(text) is None
+    assert _prefix_block(text) is None
 
 
 def test_load_reports_unreadable_files(tmp_path: Path) -> None:
@@ -143,3 +157,9 @@ def test_many_prefixes_load_quickly() -> None:
     t = parse_topology(SITES + "prefixes:\n" + "\n".join(lines) + "\n")
     assert len(t.prefixes) == 50_000
     assert t.prefixes.lookup("10.195.79.1").prefix == "10.195.79.0/24"  # type: ignore[union-attr]
+
+
+def test_an_unknown_top_level_key_after_the_block_is_still_an_error() -> None:
+    text = SITES + "prefixes:\n  - {prefix: 10.0.0.0/8, sites: [ams-ix]}\nextra: 1\n"
+    with pytest.raises(TopologyError, match="unknown key 'extra'"):
+        parse_topology(text)

@@ -1,0 +1,374 @@
+"""Steering with real processes on loopback: the embedded origin, five real `ocdn edge`
+processes (token checks on), and `ocdn steering` itself, talking over real sockets.
+
+Topology: ams-ix (ams-1, ams-2) and fra-ix (fra-1, fra-2) serve 10.1.0.0/16 in that
+order, lon-ix (lon-1) serves 10.3.0.0/16. The main steering process runs with the
+default poll interval and hysteresis, since "a killed edge is out of every answer within
+3 s" is a claim about the defaults. The flapping test puts lon-1 behind a proxy that
+fails every other `/status` probe, for a steering process of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiohttp import ClientSession, web
+
+from common import tokens
+from origin.s3 import make_client
+from tests.support.procs import OCDN, Proc, edge_proc, free_port, http_get, origin_proc
+
+SECRET = "it-secret-0123456789abcdef"
+ADMIN = "it-admin-token-0123456789"
+RING = tokens.parse_key_file(f"it1={SECRET}\n")
+BODY = bytes(range(256)) * 800  # 200 KiB
+KEY = "/t1/r750.mp4"
+AMS = "10.1.2.3"
+LON = "10.3.2.1"
+
+
+class FlakyProxy:
+    """Forwards to an edge; after `healthy_first` good `/status` answers it fails every
+    other one with a 503 (its own thread and event loop)."""
+
+    def __init__(self, upstream: str, healthy_first: int = 4) -> None:
+        self.upstream = upstream
+        self.healthy_first = healthy_first
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.status_requests = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def start(self) -> FlakyProxy:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    async def _start(self) -> None:
+        session = ClientSession()
+
+        async def forward(request: web.Request) -> web.Response:
+            if request.path == "/status":
+                self.status_requests += 1
+                n = self.status_requests
+                if n > self.healthy_first and n % 2 == 0:
+                    return web.Response(status=503, text="flaky")
+            async with session.get(self.upstream + request.path_qs) as resp:
+                return web.Response(status=resp.status, body=await resp.read(),
+                                    content_type=resp.content_type)
+
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", forward)
+        app.on_cleanup.append(lambda _: session.close())
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+def topology_yaml(edges: dict[str, Proc], lon_url: str, extra_prefixes: str = "") -> str:
+    def edge(name: str) -> str:
+        return f'      - {{id: {name}, url: "{edges[name].url}", capacity_gbps: 10}}\n'
+    return (
+        "sites:\n"
+        "  - id: ams-ix\n    location: {lat: 52.37, lon: 4.90}\n    edges:\n"
+        + edge("ams-1") + edge("ams-2") +
+        "  - id: fra-ix\n    location: {lat: 50.11, lon: 8.68}\n    edges:\n"
+        + edge("fra-1") + edge("fra-2") +
+        "  - id: lon-ix\n    location: {lat: 51.51, lon: -0.13}\n    edges:\n"
+        f'      - {{id: lon-1, url: "{lon_url}", capacity_gbps: 10}}\n'
+        "prefixes:\n"
+        "  - {prefix: 10.1.0.0/16, sites: [ams-ix, fra-ix]}\n"
+        "  - {prefix: 10.3.0.0/16, sites: [lon-ix, ams-ix]}\n"
+        + extra_prefixes +
+        "default_sites: [fra-ix]\n")
+
+
+@dataclass
+class Cdn:
+    tmp: Path
+    edges: dict[str, Proc]
+    steering: Proc
+    topology: Path
+    edge_args: dict[str, list[str]]
+
+    def steer(self, client: str = AMS, key: str = KEY, steering: Proc | None = None
+              ) -> dict[str, Any]:
+        status, _, body = http_get(f"{(steering or self.steering).url}/v1/steer?path={key}",
+                                   {"X-Forwarded-For": client})
+        assert status == 200, body
+        return dict(json.loads(body))
+
+    def edges_report(self, steering: Proc | None = None) -> dict[str, dict[str, Any]]:
+        _, _, body = http_get(f"{(steering or self.steering).url}/v1/edges")
+        doc = json.loads(body)
+        return {e["id"]: e for s in doc["sites"] for e in s["edges"]} | {"_": doc["topology"]}
+
+
+def wait_for(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> float:
+    """Seconds until `predicate()` held; AssertionError after `timeout_s`."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"not within {timeout_s} s")
+        time.sleep(step_s)
+
+
+def steering_proc(tmp: Path, topology: Path, *extra: str) -> Proc:
+    port = free_port()
+    return Proc([*OCDN, "steering", "--topology", str(topology), "--listen",
+                 f"127.0.0.1:{port}", "--token-secret-file", str(tmp / "keys"), *extra],
+                port, tmp / f"steering-{port}.log")
+
+
+@pytest.fixture(scope="module")
+def cdn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cdn]:
+    tmp = tmp_path_factory.mktemp("steering-it")
+    (tmp / "keys").write_text(f"it1={SECRET}\n")
+    (tmp / "admin").write_text(ADMIN + "\n")
+    origin = origin_proc(tmp).start()
+    started: list[Proc] = [origin]
+    try:
+        make_client(origin.url).put_object(Bucket="media", Key=KEY.lstrip("/"), Body=BODY)
+        edge_args = {}
+        edges = {}
+        for site, name in (("ams-ix", "ams-1"), ("ams-ix", "ams-2"), ("fra-ix", "fra-1"),
+                           ("fra-ix", "fra-2"), ("lon-ix", "lon-1")):
+            args = ["--id", name, "--site", site, "--cache-size", "64MiB",
+                    "--token-secret-file", str(tmp / "keys"), "--admin-token-file",
+                    str(tmp / "admin")]
+            edge_args[name] = args
+            edges[name] = edge_proc(tmp, "s3://media", *args, s3_endpoint=origin.url,
+                                    cache_dir=tmp / f"cache-{name}")
+        with ThreadPoolExecutor(len(edges)) as pool:
+            list(pool.map(lambda p: p.start(), edges.values()))
+        started += edges.values()
+        topology = tmp / "topology.yaml"
+        topology.write_text(topology_yaml(edges, edges["lon-1"].url))
+        steering = steering_proc(tmp, topology, "--topology-check-s", "0.2").start()
+        started.append(steering)
+        cdn = Cdn(tmp, edges, steering, topology, edge_args)
+        wait_for(lambda: all(e["state"] == "up" for k, e in cdn.edges_report().items()
+                             if k != "_"), 10)
+        yield cdn
+    finally:
+        for p in reversed(started):
+            p.stop()
+
+
+def _token(url: str) -> str:
+    return parse_qs(urlsplit(url).query)[tokens.PARAM][0]
+
+
+def test_answers_span_sites_and_every_url_serves_the_bytes(cdn: Cdn) -> None:
+    doc = cdn.steer()
+    assert doc["client"] == {"address": AMS, "prefix": "10.1.0.0/16", "localisation": "prefix"}
+    sites = [e["site"] for e in doc["edges"]]
+    assert len({e["id"] for e in doc["edges"]}) >= 3
+    assert sites[0] == "ams-ix" and len(set(sites)) >= 2
+    for url in doc["urls"]:
+        status, headers, body = http_get(url)
+        assert (status, body) == (200, BODY), url
+        assert headers["x-cache"] in ("HIT", "MISS")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_follows_the_redirect_to_the_bytes(cdn: Cdn) -> None:
+    out = subprocess.run(["curl", "-sSfL", "-H", f"X-Forwarded-For: {AMS}",
+                          f"{cdn.steering.url}/r{KEY}"], capture_output=True, check=True,
+                         timeout=20)
+    assert out.stdout == BODY
+
+
+def test_the_real_edge_refuses_bad_tokens(cdn: Cdn) -> None:
+    url = cdn.steer()["urls"][0]
+    base, token = url.split("?")[0], _token(url)
+    kid, expires, prefix, sig = token.split("~")
+    flipped = sig[:-1] + ("A" if sig[-1] != "A" else "B")
+    expired = tokens.sign(KEY, int(time.time()) - 5, RING)
+    other_path = tokens.sign("/t1/other.mp4", int(time.time()) + 600, RING)
+    forged_ring = tokens.parse_key_file("it1=not-the-secret-0123456789\n")
+    cases = {
+        "tampered": f"{base}?token={kid}~{expires}~{prefix}~{flipped}",
+        "later expiry": f"{base}?token={kid}~{int(expires) + 3600}~{prefix}~{sig}",
+        "expired": f"{base}?token={expired}",
+        "wrong path": f"{base}?token={other_path}",
+        "wrong key": f"{base}?token={tokens.sign(KEY, int(expires), forged_ring)}",
+        "missing": base,
+    }
+    for why, bad in cases.items():
+        status, _, _ = http_get(bad)
+        assert status == 403, why
+    assert http_get(url)[0] == 200
+
+
+def test_a_killed_edge_leaves_every_answer_within_3s_and_comes_back(cdn: Cdn) -> None:
+    victim = cdn.steer()["edges"][0]["id"]
+    assert victim in ("ams-1", "ams-2")
+    clients = [AMS, "10.1.77.1", "10.1.200.9"]
+    keys = [KEY, "/t2/r750.mp4", "/t3/r1500.mp4"]
+
+    def absent() -> bool:
+        return all(victim not in [e["id"] for e in cdn.steer(c, k)["edges"]]
+                   for c in clients for k in keys)
+
+    cdn.edges[victim].kill9()
+    took = wait_for(absent, 6)
+    assert took <= 3.0, f"{victim} still answered {took:.2f} s after being killed"
+    report = cdn.edges_report()[victim]
+    assert report["state"] == "down" and "probe failures" in report["reason"]
+    cdn.edges[victim].start()
+    back = wait_for(lambda: cdn.steer()["edges"][0]["id"] == victim, 10)
+    assert back <= 5.0
+    assert cdn.edges_report()[victim]["state"] == "up"
+
+
+def test_an_edge_failing_half_its_probes_does_not_flip(cdn: Cdn) -> None:
+    proxy = FlakyProxy(cdn.edges["lon-1"].url).start()
+    topology = cdn.tmp / "flaky.yaml"
+    topology.write_text(topology_yaml(cdn.edges, proxy.url))
+    fast = steering_proc(cdn.tmp, topology, "--poll-interval-s", "0.1",
+                         "--probe-timeout-s", "0.1").start()
+    try:
+        wait_for(lambda: cdn.edges_report(fast)["lon-1"]["state"] == "up", 5)
+        seen_before = proxy.status_requests
+        firsts = set()
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            firsts.add(cdn.steer(LON, steering=fast)["edges"][0]["id"])
+            time.sleep(0.05)
+        assert proxy.status_requests - seen_before >= 15
+        assert firsts == {"lon-1"}
+        _, _, metrics = http_get(f"{fast.url}/metrics")
+        text = metrics.decode()
+        failures = [line for line in text.splitlines()
+                    if line.startswith('ocdn_steering_probe_failures_total{edge="lon-1"}')]
+        assert failures and float(failures[0].split()[-1]) >= 5
+        assert 'ocdn_steering_edge_transitions_total{edge="lon-1",to="down"}' not in text
+    finally:
+        fast.stop()
+        proxy.stop()
+
+
+def test_a_draining_edge_takes_no_new_clients_but_is_not_down(cdn: Cdn) -> None:
+    fra1 = cdn.edges["fra-1"]
+    auth = {"Authorization": f"Bearer {ADMIN}"}
+    assert http_get(f"{fra1.url}/admin/drain", auth, method="POST", data=b"")[0] == 200
+    try:
+        def gone() -> bool:
+            return all("fra-1" not in [e["id"] for e in cdn.steer(c)["edges"]]
+                       for c in (AMS, "192.0.2.1"))
+        wait_for(gone, 3)
+        report = cdn.edges_report()["fra-1"]
+        assert (report["state"], report["reason"]) == ("draining", "draining: reported by the edge")
+    finally:
+        assert http_get(f"{fra1.url}/admin/undrain", auth, method="POST", data=b"")[0] == 200
+    wait_for(lambda: "fra-1" in [e["id"] for e in cdn.steer("192.0.2.1")["edges"]], 3)
+
+
+class Hammer:
+    """Asks steering for answers in a loop on its own thread; counts what came back."""
+
+    def __init__(self, cdn: Cdn) -> None:
+        self.cdn = cdn
+        self.statuses: dict[int, int] = {}
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                status, _, _ = http_get(f"{self.cdn.steering.url}/v1/steer?path={KEY}",
+                                        {"X-Forwarded-For": AMS}, timeout_s=5)
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+            except OSError as exc:
+                self.errors.append(repr(exc))
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def test_topology_changes_are_picked_up_and_bad_files_keep_the_old_one(cdn: Cdn) -> None:
+    original = cdn.topology.read_text()
+    extra = "  - {prefix: 10.9.0.0/16, sites: [lon-ix, fra-ix]}\n"
+    with Hammer(cdn) as hammer:
+        _change_topology(cdn, original, extra)
+    assert hammer.errors == []
+    assert set(hammer.statuses) == {200} and hammer.statuses[200] > 20
+
+
+def _change_topology(cdn: Cdn, original: str, extra: str) -> None:
+    try:
+        cdn.topology.write_text(topology_yaml(cdn.edges, cdn.edges["lon-1"].url, extra))
+        wait_for(lambda: cdn.steer("10.9.1.1")["client"]["prefix"] == "10.9.0.0/16", 3)
+        cdn.topology.write_text(original.replace("capacity_gbps: 10}", "capacity_gbps: 0}", 1))
+        wait_for(lambda: cdn.edges_report()["_"]["reload_error"] is not None, 3)
+        assert "capacity_gbps must be > 0" in cdn.edges_report()["_"]["reload_error"]
+        assert cdn.steer("10.9.1.1")["client"]["prefix"] == "10.9.0.0/16"
+    finally:
+        cdn.topology.write_text(original)
+    wait_for(lambda: cdn.edges_report()["_"]["reload_error"] is None, 3)
+    assert cdn.steer("10.9.1.1")["client"]["localisation"] == "default"
+
+
+def test_sighup_reloads(cdn: Cdn) -> None:
+    topology = cdn.tmp / "hup.yaml"
+    topology.write_text(topology_yaml(cdn.edges, cdn.edges["lon-1"].url))
+    hup = steering_proc(cdn.tmp, topology, "--topology-check-s", "0").start()
+    try:
+        assert cdn.steer("10.8.0.1", steering=hup)["client"]["localisation"] == "default"
+        topology.write_text(topology_yaml(cdn.edges, cdn.edges["lon-1"].url,
+                                          "  - {prefix: 10.8.0.0/16, sites: [ams-ix]}\n"))
+        time.sleep(0.3)
+        assert cdn.steer("10.8.0.1", steering=hup)["client"]["localisation"] == "default"
+        assert hup.proc is not None
+        hup.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: cdn.steer("10.8.0.1", steering=hup)["client"]["prefix"]
+                 == "10.8.0.0/16", 3)
+    finally:
+        hup.stop()
+
+
+def test_content_steering_and_metrics_over_http(cdn: Cdn) -> None:
+    status, headers, body = http_get(
+        f'{cdn.steering.url}/v1/content-steering?path=/t1/master.m3u8&_HLS_pathway="fra-ix"'
+        "&_HLS_throughput=4000000", {"X-Forwarded-For": AMS})
+    assert status == 200 and headers["content-type"] == "application/json"
+    doc = json.loads(body)
+    assert doc["VERSION"] == 1 and doc["TTL"] == 300
+    assert doc["RELOAD-URI"] == "/v1/content-steering?path=%2Ft1%2Fmaster.m3u8"
+    assert doc["PATHWAY-PRIORITY"][:2] == ["ams-ix", "fra-ix"]
+    _, _, metrics = http_get(f"{cdn.steering.url}/metrics")
+    text = metrics.decode()
+    assert 'ocdn_steering_decisions_total{localisation="prefix"}' in text
+    assert 'ocdn_steering_edges{state="up"}' in text
+    assert 'ocdn_steering_probe_seconds_bucket{edge="ams-1"' in text
+    assert http_get(f"{cdn.steering.url}/healthz")[2] == b"ok\n"
