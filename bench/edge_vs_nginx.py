@@ -602,15 +602,24 @@ class Outcome:
     params: WrkParams
     runs: int
     send_mode: str
+    revision: str  # the repository's HEAD when the run started
     results: dict[str, dict[str, Runs]] = field(default_factory=dict)
     modes: dict[str, dict[str, WrkResult]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
 
 
+def ensure_alive(server: Server) -> None:
+    """Raise if a server process has exited, with its exit status and log."""
+    if server.proc.poll() is not None:
+        raise RuntimeError(f"{server.name} exited with status {server.proc.returncode}; "
+                           f"its log ({server.log}) ends:\n{tail(server.log, 40)}")
+
+
 def check_workload(children: Children, wrk: str, servers: Sequence[Server], w: Workload,
                    data: Path, params: WrkParams, out: Outcome, seconds: int) -> None:
     for server in servers:
+        ensure_alive(server)
         out.problems += verify(server, w, data, params.seed)
         res = run_wrk(children, params.argv(wrk, server.port, w, seconds), seconds + 30,
                       check=True)
@@ -627,9 +636,11 @@ def check_workload(children: Children, wrk: str, servers: Sequence[Server], w: W
 
 def timed(children: Children, wrk: str, server: Server, w: Workload, params: WrkParams,
           out: Outcome, label: str) -> WrkResult:
+    ensure_alive(server)
     load, cpu0 = load1(), group_cpu_s(server.proc.pid)
     res = run_wrk(children, params.argv(wrk, server.port, w), params.duration_s + 30)
     res = replace(res, server_cpu_s=group_cpu_s(server.proc.pid) - cpu0, load1=load)
+    ensure_alive(server)
     print(f"  {w.name} {label:>14}: {res.req_per_s:>9,.0f} req/s "
           f"{res.mib_per_s(w.body_bytes):>8,.0f} MiB/s  CPU {res.cpu_us_per_req:>6,.0f} µs/req  "
           f"p50 {res.p50_ms:.2f} ms p99 {res.p99_ms:.2f} ms  load {load:.1f}  "
@@ -645,7 +656,7 @@ def benchmark(args: argparse.Namespace, nginx: str, wrk: str, tmp: Path,
     data = OUT / "data"
     ensure_data(data)
     params = WrkParams(args.threads, args.connections, args.duration, args.seed)
-    out = Outcome(params, args.runs, args.send_mode)
+    out = Outcome(params, args.runs, args.send_mode, git_revision())
     check_s = 1 if args.quick else 2
     origin = start_nginx(children, nginx, "origin", "origin", tmp, root=data)
     cache = start_nginx(children, nginx, "cache", "nginx", tmp, origin_port=origin.port)
@@ -717,7 +728,7 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
         "access_log off): bench/nginx/*.conf.in",
         f"- edge: `ocdn edge --cache-size {CACHE_GIB}GiB --access-log off --log-level warning "
         f"--send-mode {out.send_mode}`, default `--slice-size 2MiB`, one process; "
-        f"tree at {git_revision()} (uncommitted changes, if any, included)",
+        f"repository at {out.revision} (plus uncommitted changes, if any)",
         "- data: 200 objects of 2 MiB and one of 1 GiB, random bytes; both caches fully "
         "warmed, so every timed request is a hit (served from the page cache)",
         "- MiB/s counts response bodies (req/s x body size); CPU µs/req is the user + system "
@@ -800,6 +811,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception:
+        args.keep = True  # the servers' logs tell what went wrong
+        print(f"failed; logs kept under {tmp}", file=sys.stderr)
+        raise
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
         children.stop_all()

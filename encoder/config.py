@@ -77,7 +77,7 @@ def _http_url(value: object) -> str:
     text = str(value).strip()
     if text and not text.startswith(("http://", "https://")):
         raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
-    return text.rstrip("/") if text.count("/") <= 3 else text
+    return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,10 +53,9 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
 class FFmpeg:
     """One ffmpeg binary; `run` executes a command line after its global options."""
 
-    def __init__(self, exe: str, show_progress: bool = False, threads: int = 0) -> None:
+    def __init__(self, exe: str, show_progress: bool = False) -> None:
         self.exe = exe
         self.show_progress = show_progress
-        self.threads = threads
 
     def run(
         self,

@@ -10,10 +10,11 @@ rate-quality curve the title allows; rungs are picked on it.
 Rungs are spaced in quality, not bitrate: the top rung is the cheapest point of the hull
 reaching `top_vmaf` (95: past it extra bits buy little a viewer sees), and each lower
 rung sits about `step_vmaf` (6, roughly one just-noticeable difference in VMAF) below the
-one above, down to `floor_vmaf`. A calm title reaches each quality with few bits, so its
-whole ladder costs less than the fixed one; a noisy one may need more than the fixed
-ladder's top bitrate, which stays the cap. Each rung takes the resolution of the hull
-point nearest its bitrate (in log rate).
+one above, down to `floor_vmaf`; where that leaves two rungs more than 2.5x apart in
+bitrate (a flat hull, as noise makes), rungs are added between them. A calm title
+reaches each quality with few bits, so its whole ladder costs less than the fixed one;
+a noisy one may need more than the fixed ladder's top bitrate, which stays the cap.
+Each rung takes the resolution of the hull point nearest its bitrate (in log rate).
 
 BD-rate (Bjøntegaard) compares two rate-quality curves: the mean difference of log rate
 over the quality range both curves cover, as a percentage (negative: the second curve
@@ -93,31 +94,38 @@ def pick_rungs(
     step_vmaf: float = 6.0,
     floor_vmaf: float = 40.0,
     min_ratio: float = 1.3,
+    max_ratio: float = 2.5,
 ) -> list[Rung]:
-    """Rungs on the hull, tallest quality first (see the module docstring).
+    """Rungs on the hull, highest first (see the module docstring).
 
-    Rungs closer than `min_ratio` in bitrate to the one above are dropped: a player
-    could not tell them apart by throughput.
+    Rungs closer than `min_ratio` in bitrate to the one above are dropped (a player
+    could not tell them apart by throughput); where the hull is flat, quality steps can
+    leave gaps wider than `max_ratio`, which are filled with rungs spaced evenly in log
+    rate, so a player whose throughput falls between two rungs never has to drop far.
     """
     if not hull:
         raise ValueError("no trial points to pick rungs from")
     top_rate = rate_for_quality(hull, top_vmaf) or hull[-1].bitrate_bps
     top_rate = min(top_rate, max_bitrate_bps)
     top_quality = min(top_vmaf, _quality_at(hull, top_rate))
-    rungs: list[Rung] = []
-    target_rates = [top_rate]
+    rates = [top_rate]
     quality = top_quality - step_vmaf
-    while len(target_rates) < max_rungs and quality >= floor_vmaf:
+    while len(rates) < max_rungs and quality >= floor_vmaf:
         rate = rate_for_quality(hull, quality)
         if rate is None or rate < hull[0].bitrate_bps:
             break
-        target_rates.append(rate)
+        rates.append(rate)
         quality -= step_vmaf
-    for rate in target_rates:
-        if rungs and rungs[-1].bitrate_bps < rate * min_ratio:
+    filled: list[float] = []
+    for rate in rates:
+        if filled and filled[-1] < rate * min_ratio:
             continue
-        rungs.append(Rung(even(height_at(hull, rate)), _round_rate(rate)))
-    return rungs
+        if filled and filled[-1] > rate * max_ratio:
+            gaps = math.ceil(math.log(filled[-1] / rate) / math.log(max_ratio))
+            step = (filled[-1] / rate) ** (1 / gaps)
+            filled += [filled[-1] / step ** i for i in range(1, gaps)]
+        filled.append(rate)
+    return [Rung(even(height_at(hull, rate)), _round_rate(rate)) for rate in filled]
 
 
 def _quality_at(hull: Sequence[TrialPoint], bitrate_bps: float) -> float:

@@ -78,8 +78,7 @@ def _swap_in(partial: Path, out: Path) -> None:
 
 def make_ffmpeg(settings: EncodeSettings) -> FFmpeg:
     return FFmpeg(locate(settings.ffmpeg),
-                  show_progress=settings.progress and sys.stderr.isatty(),
-                  threads=settings.threads)
+                  show_progress=settings.progress and sys.stderr.isatty())
 
 
 def choose_rungs(ffmpeg: FFmpeg, source: Path, info: SourceInfo, settings: EncodeSettings,

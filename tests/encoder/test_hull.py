@@ -115,3 +115,12 @@ def test_bd_rate_property_uniform_scale(factor: float, qualities: list[float]) -
     curve = [(math.exp(q / 10), q) for q in qs]
     scaled = [(r * factor, q) for r, q in curve]
     assert bd_rate(curve, scaled) == pytest.approx((factor - 1) * 100, rel=1e-6, abs=1e-6)
+
+
+def test_pick_rungs_fills_wide_gaps_of_a_flat_hull() -> None:
+    flat = [P(720, 150, 41), P(720, 600, 54), P(720, 6000, 60)]
+    rungs = pick_rungs(convex_hull(flat), max_bitrate_bps=5_800_000, top_vmaf=95)
+    rates = [r.bitrate_bps for r in rungs]
+    assert rates[0] == 5_800_000
+    assert all(a <= 2.5 * b * 1.05 for a, b in itertools.pairwise(rates)), rates
+    assert all(a >= 1.3 * b for a, b in itertools.pairwise(rates)), rates
