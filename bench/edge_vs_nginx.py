@@ -82,7 +82,8 @@ class Workload:
                 str(self.range_bytes), str(seed)]
 
     def sample(self, rng: random.Random) -> tuple[str, tuple[int, int] | None]:
-        """One request as the Lua generator draws them: path and half-open range."""
+        """A request drawn like ranges.lua draws them (same distribution, not the same
+        sequence): the path and the half-open range, or None for a full GET."""
         path = self.path_format % rng.randrange(self.count) if "%" in self.path_format \
             else self.path_format
         if not self.range_bytes:

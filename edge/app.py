@@ -44,6 +44,7 @@ log = logging.getLogger("ocdn.edge")
 
 FAST_PATH_BYTES = 4 << 20  # a synchronous answer may buffer this much per connection
 CHUNK_BYTES = 256 << 10
+_SIMPLE_RANGE = re.compile(r"bytes=([0-9]{1,15})-([0-9]{1,15})", re.ASCII)
 _FIRST_POS = re.compile(r"\s*bytes\s*=\s*([0-9]{1,18})-", re.ASCII | re.IGNORECASE)
 
 
@@ -98,7 +99,7 @@ class EdgeApp:
         negative_ttl_s: float = 10.0,
         prefetch_slices: int = 1,
         send_mode: str = "auto",
-        sendfile_min_bytes: int = 256 << 10,
+        sendfile_min_bytes: int = 64 << 10,
         tokens: KeyRing | None = None,
         admin_token: str | None = None,
     ) -> None:
@@ -176,6 +177,8 @@ class EdgeApp:
         entry = self.store.lookup(key)
         if entry is None:
             return self._unknown(req, conn, key)
+        if req.method == "GET" and self._fast_hit(req, conn, entry):
+            return None
         plan = self._plan(req, conn, entry.meta)
         if plan is None:
             return None
@@ -278,6 +281,60 @@ class EdgeApp:
                     return False
         return True
 
+    def _fast_hit(self, req: Request, conn: Connection, entry: Entry) -> bool:
+        """The common case in one pass: an unconditional GET of the whole object or of one
+        `bytes=A-B` range within one slice, on disk. False leaves it to the general path
+        (which handles every other case, including this one, identically); this one skips
+        building a Plan, which is a fifth of a 64 KiB hit's Python time."""
+        headers = req.headers
+        if "if-range" in headers or any(name in headers for name in _CONDITIONAL):
+            return False
+        meta = entry.meta
+        size = meta.size
+        spec = headers.get("range")
+        if spec is None:
+            start, stop = 0, size
+        else:
+            m = _SIMPLE_RANGE.fullmatch(spec)
+            if m is None:
+                return False
+            start = int(m.group(1))
+            stop = min(int(m.group(2)) + 1, size)
+            if start >= stop:
+                return False
+        slice_bytes = self.slice_bytes
+        index = start // slice_bytes
+        if (stop - 1) // slice_bytes != index or index not in entry.present or (
+                conn.buffered()):
+            return False
+        try:
+            fd = self.store.slice_fd(entry, index)
+        except OSError:
+            return False  # the general path notices the missing file and refills
+        view = self._view(meta)
+        length = stop - start
+        if spec is None:
+            head = conn.head(200, view.block + b"X-Cache: HIT\r\n", length)
+        else:
+            head = conn.head(206, view.block + b"Content-Range: bytes %d-%d/%d\r\nX-Cache: HIT"
+                             b"\r\n" % (start, stop - 1, size), length)
+        offset = start - index * slice_bytes
+        if self.send_mode == "sendfile" or (
+                self.send_mode == "auto" and length >= self.sendfile_min_bytes):
+            conn.write(head)
+            sent = conn.try_sendfile(fd, offset, length)
+            if sent < length:
+                conn.write(os.pread(fd, length - sent, offset + sent))
+        else:
+            conn.writelines([head, os.pread(fd, length, offset)])
+        self.store.trim_fds()
+        self.policy.access(SliceKey(meta.key, index), min(slice_bytes, size - index * slice_bytes),
+                           time.time())
+        self._done(req, 200 if spec is None else 206, "hit", length, meta.key, length)
+        if self.prefetch_slices and spec is not None:
+            self._note_range(req, meta, start, stop)
+        return True
+
     def _send_hit(self, req: Request, conn: Connection, entry: Entry, plan: Plan) -> bool:
         """Answer a hit synchronously; False (nothing written) if a slice file vanished."""
         slice_bytes = self.slice_bytes
@@ -319,6 +376,7 @@ class EdgeApp:
             if plan.closing:
                 out.append(plan.closing)
             conn.writelines(out)
+        store.trim_fds()  # only now: every fd this response used has done its work
         key = entry.meta.key
         size = entry.meta.size
         now = time.time()
@@ -484,14 +542,17 @@ class EdgeApp:
         if not self.prefetch_slices or len(plan.parts) != 1:
             return
         r = plan.parts[0][1]
+        self._note_range(req, meta, r.start, r.stop)
+
+    def _note_range(self, req: Request, meta: ObjectMeta, start: int, stop: int) -> None:
         reader = (req.peer, meta.key)
         readers = self.readers
         previous = readers.get(reader)
         if previous is None and len(readers) >= _CACHE_CAP:
             readers.clear()
-        readers[reader] = r.stop
-        if previous is not None and abs(r.start - previous) <= 1 and r.stop < meta.size:
-            last = (r.stop - 1) // self.slice_bytes
+        readers[reader] = stop
+        if previous is not None and abs(start - previous) <= 1 and stop < meta.size:
+            last = (stop - 1) // self.slice_bytes
             self._prefetch(meta.key, meta, last + 1, meta.size, {})
 
     def _prefetch(self, key: str, meta: ObjectMeta, first: int, limit: int,

@@ -88,7 +88,7 @@ class EdgeConfig:
         "origin connections (and boto3 threads)"))
     send_mode: str = field(default="auto", metadata=option(
         "how hits leave: sendfile, pread (+write), or auto (by size)", parse=_send_mode))
-    sendfile_min_bytes: int = field(default=256 << 10, metadata=option(
+    sendfile_min_bytes: int = field(default=64 << 10, metadata=option(
         "in auto mode, ranges at least this big go by sendfile", parse=parse_size))
     keepalive_timeout_s: float = field(default=75.0, metadata=option(
         "idle keep-alive connections are closed after this", parse=_positive_float))

@@ -131,6 +131,7 @@ class SliceStore:
         self.evictions = 0
         self.evicted_bytes = 0
         self._open_fds: dict[tuple[str, int], Entry] = {}
+        self.max_open_fds = MAX_OPEN_FDS
         self._index_task: asyncio.Task[None] | None = None
 
     # ---- start-up -------------------------------------------------------------
@@ -211,31 +212,32 @@ class SliceStore:
         close(2) per request cost ~11 µs of a 64 KiB hit); OSError if the file is gone.
 
         The store closes it when the slice leaves (evict, purge, new version), before
-        unlinking, and keeps at most MAX_OPEN_FDS open, closing the oldest first.
+        unlinking. It never closes one here: a response may hold several fds at once, so
+        the cap (MAX_OPEN_FDS) is enforced by `trim_fds`, once the response is written.
         """
         fd = entry.fds.get(index)
         if fd is not None:
             return fd
         fd = os.open(entry.path_format.format(index), os.O_RDONLY | os.O_CLOEXEC)
         entry.fds[index] = fd
-        fds = self._open_fds
-        fds[(entry.meta.key, index)] = entry
-        if len(fds) > MAX_OPEN_FDS:
-            (old_key, old_index), old_entry = next(iter(fds.items()))
-            del fds[(old_key, old_index)]
-            old_fd = old_entry.fds.pop(old_index, None)
-            if old_fd is not None:
-                os.close(old_fd)
+        self._open_fds[(entry.meta.key, index)] = entry
         return fd
+
+    def trim_fds(self) -> None:
+        """Close the oldest cached fds beyond MAX_OPEN_FDS (call when no fd is in use)."""
+        fds = self._open_fds
+        while len(fds) > self.max_open_fds:
+            (_, old_index), old_entry = next(iter(fds.items()))
+            self._close_fd(old_entry, old_index)
 
     def forget_fd(self, entry: Entry, index: int) -> None:
         """Close the cached fd of a slice whose file went away."""
         self._close_fd(entry, index)
 
     def _close_fd(self, entry: Entry, index: int) -> None:
+        self._open_fds.pop((entry.meta.key, index), None)
         fd = entry.fds.pop(index, None)
         if fd is not None:
-            self._open_fds.pop((entry.meta.key, index), None)
             os.close(fd)
 
     def _close_fds(self, entry: Entry) -> None:

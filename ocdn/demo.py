@@ -41,7 +41,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30.0
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -152,7 +152,7 @@ Ctrl-C stops everything.""", flush=True)
         while not stopping:
             for p in procs:
                 if p.poll() is not None:
-                    print(f"a service exited ({' '.join(map(str, p.args))}); "
+                    print(f"a service exited ({p.args!r}); "
                           f"see the logs in {work}/", file=sys.stderr)
                     return 1
             time.sleep(0.5)

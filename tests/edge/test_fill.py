@@ -194,5 +194,5 @@ def test_sequential_readers_get_the_next_slice_prefetched(origin: Origin, start_
     time.sleep(0.5)
     assert origin.gets(f"/media/{key}") == 1 + prefetch
     if prefetch:
-        status, headers, body = http_get(url, {"Range": f"bytes={SLICE}-{SLICE + 99}"})
+        _, headers, body = http_get(url, {"Range": f"bytes={SLICE}-{SLICE + 99}"})
         assert headers["x-cache"] == "HIT" and body == data[SLICE : SLICE + 100]

@@ -1,0 +1,92 @@
+"""EdgeApp in-process, on a real store in a temp dir, with a transport that records
+writes: the synchronous hit path and its bookkeeping, where a real socket adds nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.accesslog import AccessLog
+from edge.app import EdgeApp
+from edge.fill import FillManager
+from edge.http import Connection, HttpServer, Request
+from edge.metrics import EdgeMetrics
+from edge.policy import SliceKey, make_policy
+from edge.store import ObjectMeta, SliceStore
+
+SLICE = 64 * 1024
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def writelines(self, parts: list[bytes]) -> None:
+        for part in parts:
+            self.data += part
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, _: str) -> Any:
+        return None
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> Any:
+    store = SliceStore(tmp_path, SLICE, make_policy("lru", 1 << 30))
+    store.open()
+    data = hashlib.shake_256(b"app").digest(10 * SLICE)
+    meta = ObjectMeta("obj.mp4", len(data), '"e1"', 1_700_000_000, "video/mp4")
+    store.learn(meta)
+    for i in range(10):
+        store.policy.access(SliceKey(meta.key, i), SLICE, 0.0)
+        store.commit(meta, i, [data[i * SLICE : (i + 1) * SLICE]])
+        assert store.committed(meta, i)
+    edge = EdgeApp(store, FillManager(None, store), EdgeMetrics(),  # type: ignore[arg-type]
+                   AccessLog("off"), edge_id="t", send_mode="pread")
+    return edge, data
+
+
+def _get(app: EdgeApp, headers: dict[str, str]) -> bytes:
+    conn = Connection(HttpServer(app))
+    conn.transport = Recorder()  # type: ignore[assignment]
+    request = Request("GET", b"/obj.mp4", b"", headers, True, b"", "127.0.0.1", 0.0)
+    assert app(request, conn) is None  # answered synchronously: a hit
+    return bytes(conn.transport.data)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("mode", ["pread", "sendfile"])
+async def test_fd_cache_cap_never_closes_an_fd_in_use(app: Any, mode: str) -> None:
+    edge, data = app
+    edge.send_mode = mode
+    edge.store.max_open_fds = 2  # far below the 10 slices one response touches
+    ranges = ",".join(f"{i * SLICE + 10}-{i * SLICE + 99}" for i in (9, 0, 5, 1, 8, 2))
+    for _ in range(3):
+        reply = _get(edge, {"range": f"bytes={ranges}"})
+        assert reply.startswith(b"HTTP/1.1 206")
+        for i in (9, 0, 5, 1, 8, 2):
+            assert data[i * SLICE + 10 : i * SLICE + 100] in reply
+        whole = _get(edge, {})
+        assert whole.endswith(data)
+        assert len(edge.store._open_fds) <= 2
+    opened = sorted(os.listdir("/proc/self/fd"))
+    edge.store.max_open_fds = 0
+    edge.store.trim_fds()
+    assert len(os.listdir("/proc/self/fd")) < len(opened)
+
+
+async def test_evicted_slice_closes_its_cached_fd(app: Any) -> None:
+    edge, data = app
+    assert _get(edge, {"range": "bytes=0-9"}).endswith(data[:10])
+    entry = edge.store.lookup("obj.mp4")
+    assert 0 in entry.fds
+    edge.store.evict([SliceKey("obj.mp4", 0)])
+    assert 0 not in entry.fds and 0 not in entry.present
