@@ -39,7 +39,8 @@ def test_locust_players_against_the_demo(tmp_path: Path) -> None:
              "-u", "10", "-r", "10", "-t", "6s", "--host", f"http://127.0.0.1:{steering}",
              "--csv", str(tmp_path / "run"), "--only-summary"],
             env=env(), capture_output=True, text=True, timeout=60)
-        rows = {row["Name"]: row for row in csv.DictReader(open(tmp_path / "run_stats.csv"))}
+        with open(tmp_path / "run_stats.csv") as fh:
+            rows = {row["Name"]: row for row in csv.DictReader(fh)}
         assert int(rows["/v1/steer"]["Request Count"]) > 5, proc.stderr[-2000:]
         assert int(rows["edge range"]["Request Count"]) > 20
         assert int(rows["Aggregated"]["Failure Count"]) == 0, proc.stderr[-2000:]
