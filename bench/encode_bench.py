@@ -142,7 +142,7 @@ def bench_bdrate(ff: FFmpeg, kind: str, source: Path, work: Path,
 def _table(points: list[dict[str, object]]) -> list[str]:
     rows = ["| rendition | resolution | target kb/s | average kb/s | VMAF |",
             "|---|---|---|---|---|"]
-    for p in points:
+    for p in sorted(points, key=lambda p: -float(p["average_kbps"])):  # type: ignore[arg-type]
         rows.append(f"| {p['id']} | {p['resolution']} | {p['target_kbps']:.0f} | "
                     f"{p['average_kbps']:.0f} | {p['vmaf']:.2f} |")
     return rows

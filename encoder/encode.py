@@ -105,7 +105,7 @@ def audio_id(bitrate_bps: int) -> str:
 
 def encode_ladder(ffmpeg: FFmpeg, source: Path, info: SourceInfo, renditions: list[Rendition],
                   settings: EncodeSettings, work: Path) -> list[EncodedTrack]:
-    """Encode the ladder into `work`; returns the encoded tracks, video tallest first."""
+    """Encode the ladder into `work`; returns the encoded tracks, video first."""
     work.mkdir(parents=True, exist_ok=True)
     args, tracks = ladder_command(source, info, renditions, settings, work)
     ffmpeg.run(args, f"encoding {len(renditions)} renditions", duration_s=info.duration_s)

@@ -101,7 +101,7 @@ def width_for(height: int, display_aspect: float) -> int:
 
 def fit_ladder(rungs: tuple[Rung, ...] | list[Rung], source_height: int,
                display_aspect: float) -> list[Rendition]:
-    """The renditions of `rungs` for a source, tallest first, never taller than it."""
+    """The renditions of `rungs` for a source, highest bitrate first, never taller than it."""
     ordered = sorted(rungs, key=lambda r: (r.height, r.bitrate_bps), reverse=True)
     kept = [r for r in ordered if r.height <= source_height]
     taller = [r for r in ordered if r.height > source_height]
@@ -114,7 +114,7 @@ def fit_ladder(rungs: tuple[Rung, ...] | list[Rung], source_height: int,
             kept.insert(0, top)
     out: list[Rendition] = []
     seen: set[str] = set()
-    for r in kept:
+    for r in sorted(kept, key=lambda r: (r.bitrate_bps, r.height), reverse=True):
         rendition = Rendition(width_for(r.height, display_aspect), even(r.height), r.bitrate_bps)
         if rendition.id not in seen:
             seen.add(rendition.id)

@@ -111,7 +111,7 @@ def _frame_rate_text(rate: Fraction | None, sep: str) -> str:
 
 def hls_master(tracks: Sequence[PackagedTrack], byterange: bool,
                steering: Steering | None = None) -> str:
-    """The multivariant playlist: one variant per video rendition, tallest first."""
+    """The multivariant playlist: one variant per video rendition, in ladder order."""
     video, audio = _split(tracks)
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     if steering is not None:

@@ -79,7 +79,7 @@ def check_alignment(tracks: list[PackagedTrack]) -> None:
 
 def package(ffmpeg: FFmpeg, encoded: list[EncodedTrack], out: Path, segment_s: float,
             frame_rate: Fraction) -> list[PackagedTrack]:
-    """Both layouts of every encoded track under `out`; video tallest first, audio last."""
+    """Both layouts of every encoded track under `out`, in the order given."""
     (out / "file").mkdir(parents=True, exist_ok=True)
     tracks: list[PackagedTrack] = []
     for enc in encoded:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from edge.policy.base import Access, Outcome, Policy, SliceKey
 from edge.policy.lru import LRU
 from edge.policy.s3fifo import S3FIFO
+from edge.policy.vod import VOD
 from edge.policy.wtinylfu import WTinyLFU
 
-POLICIES: dict[str, type[Policy]] = {"lru": LRU, "s3fifo": S3FIFO, "wtinylfu": WTinyLFU}
-DEFAULT_POLICY = "lru"
+POLICIES: dict[str, type[Policy]] = {
+    "lru": LRU, "s3fifo": S3FIFO, "wtinylfu": WTinyLFU, "vod": VOD,
+}
+DEFAULT_POLICY = "vod"
 
 
 def policy_names() -> list[str]:

@@ -1,35 +1,35 @@
 """A bounded, aging frequency sketch: how often was a key seen lately (TinyLFU).
 
-A count-min sketch of saturating counters, the layout of Caffeine's `FrequencySketch`:
-each key hashes to one 64-counter block (a 64-byte cache line) and to one counter in each
-of the block's four 16-counter rows, so an update touches one cache line, not four. The
-estimate is the smallest of the four counters; updates are conservative (only counters
-at that minimum are raised), which keeps one-hit wonders from inflating each other.
+A count-min sketch in the layout of Caffeine's `FrequencySketch`: each key hashes to one
+64-counter block (a 64-byte cache line) and to one counter in each of the block's four
+16-counter rows, so an update touches one cache line, not four. The estimate is the
+smallest of the four counters, and updates are conservative (only the counters at that
+minimum are raised), which keeps one-hit wonders from inflating each other's counts.
 
-Counters are one byte each but saturate at 15, the 4-bit ceiling TinyLFU uses: beyond
-that, "more than 15 times in the sample" is all an admission decision needs. With 16
-counters per expected entry (as Caffeine) a key's estimate is off by a collision with
-probability about (1/4)^4 per block sharing - negligible at this width - and the table
-costs 16 bytes per entry. Python's `hash()` is the one hash: 16 low bits pick the four
-counters, the bits above pick the block.
+The table is a `bytearray` of one-byte counters, 16 per expected entry (Caffeine's ratio;
+16 bytes per slice the cache can hold), indexed by Python's `hash()`: its 16 low bits
+pick the counter in each row, the bits above pick the block. Pure-Python reads and
+writes of a bytearray are the cheapest counters there are; packing two 4-bit counters
+per byte would halve the table and double the work on every access.
 
-Aging: after `10 * expected_entries` increments every counter is halved (one
-`bytes.translate` over the table, ~1 ms per MiB), so the sketch reflects a sliding
-sample of recent history and a title that was hot last week fades. The sample length is
-TinyLFU's 10x (Einziger, Friedman, Manes, 2017).
+Two ways to use it:
+
+- TinyLFU (`max_count=15`, `step=1`): counters saturate at 15, the 4-bit ceiling of the
+  paper - "more than 15 times in the sample" is all an admission duel needs - and after
+  `10 * expected_entries` increments every counter is halved (Einziger et al., 2017).
+- Decayed counts (`max_count=255`, `step` > 1): counters are fixed point (`step` units
+  per occurrence) and the owner calls `age()` on a clock, so a count is a sum of
+  occurrences weighted by 2^(-age / half-life). `step=8` keeps 3 fractional bits (an
+  occurrence survives 4 halvings before it rounds away) and counts up to 31.
+
+Aging is one `bytearray.translate` over the table: ~1 ms per MiB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
 
-MAX_COUNT = 15
 TYPICAL_SLICE_BYTES = 2 << 20
-_HALVE = bytes(v >> 1 for v in range(256))
-
-
-def _pow2_at_least(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
 
 
 def expected_entries(capacity_bytes: int) -> int:
@@ -41,15 +41,29 @@ def expected_entries(capacity_bytes: int) -> int:
     return max(16, capacity_bytes // TYPICAL_SLICE_BYTES)
 
 
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, n - 1).bit_length()
+
+
 class FrequencySketch:
-    """Estimate recent access counts of keys in a fixed-size table (`table_bytes`)."""
+    """Estimate recent occurrence counts of keys in a fixed-size table (`table_bytes`)."""
 
-    __slots__ = ("_block_mask", "_sample", "_table", "additions", "resets")
+    __slots__ = (
+        "_block_mask", "_halve", "_max", "_sample", "_sample_factor", "_table", "additions",
+        "resets",
+    )
 
-    def __init__(self, expected_entries: int) -> None:
+    def __init__(
+        self, expected_entries: int, *, max_count: int = 15, sample_factor: int | None = 10
+    ) -> None:
+        if not 1 <= max_count <= 255:
+            raise ValueError("max_count must be within 1..255")
+        self._max = max_count
         self._table = bytearray()
         self._block_mask = 0
+        self._sample_factor = sample_factor
         self._sample = 0
+        self._halve = bytes(v >> 1 for v in range(256))
         self.additions = 0
         self.resets = 0
         self.ensure_capacity(expected_entries)
@@ -61,7 +75,8 @@ class FrequencySketch:
             return
         self._table = bytearray(blocks * 64)
         self._block_mask = blocks - 1
-        self._sample = 10 * max(expected_entries, 16)
+        factor = self._sample_factor
+        self._sample = factor * max(expected_entries, 16) if factor else 0
         self.additions = 0
 
     @property
@@ -79,8 +94,8 @@ class FrequencySketch:
             t[base + 48 + ((h >> 12) & 15)],
         )
 
-    def increment(self, key: Hashable) -> int:
-        """Count one occurrence of `key`; returns its new estimate."""
+    def increment(self, key: Hashable, step: int = 1) -> int:
+        """Count one occurrence of `key` (`step` units); returns its new estimate."""
         h = hash(key)
         t = self._table
         base = ((h >> 16) & self._block_mask) << 6
@@ -88,24 +103,27 @@ class FrequencySketch:
         i1 = base + 16 + ((h >> 4) & 15)
         i2 = base + 32 + ((h >> 8) & 15)
         i3 = base + 48 + ((h >> 12) & 15)
-        m = min(t[i0], t[i1], t[i2], t[i3])
-        if m >= MAX_COUNT:
+        c0, c1, c2, c3 = t[i0], t[i1], t[i2], t[i3]
+        m = min(c0, c1, c2, c3)
+        if m >= self._max:
             return m
-        if t[i0] == m:
-            t[i0] = m + 1
-        if t[i1] == m:
-            t[i1] = m + 1
-        if t[i2] == m:
-            t[i2] = m + 1
-        if t[i3] == m:
-            t[i3] = m + 1
-        self.additions += 1
-        if self.additions >= self._sample:
-            self.age()
-        return m + 1
+        n = m + step if m + step < self._max else self._max
+        if c0 < n:
+            t[i0] = n
+        if c1 < n:
+            t[i1] = n
+        if c2 < n:
+            t[i2] = n
+        if c3 < n:
+            t[i3] = n
+        if self._sample:
+            self.additions += 1
+            if self.additions >= self._sample:
+                self.age()
+        return n
 
     def age(self) -> None:
         """Halve every counter: the sketch's memory of the past decays by half."""
-        self._table = self._table.translate(_HALVE)
+        self._table = self._table.translate(self._halve)
         self.additions //= 2
         self.resets += 1

@@ -95,3 +95,9 @@ def test_fit_ladder_never_upscales(height: int, aspect: float) -> None:
     assert all(r.height <= max(height, 2) + 1 for r in out)
     assert all(r.width % 2 == 0 and r.height % 2 == 0 for r in out)
     assert len({r.id for r in out}) == len(out)
+
+
+def test_renditions_come_highest_bitrate_first() -> None:
+    rungs = [Rung(540, 1_300_000), Rung(720, 620_000), Rung(720, 5_800_000)]
+    out = fit_ladder(rungs, 1080, 16 / 9)
+    assert [r.id for r in out] == ["v720-5800k", "v540-1300k", "v720-620k"]
