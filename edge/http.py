@@ -105,6 +105,7 @@ class Connection(asyncio.Protocol):
         "peer",
         "requests",
         "transport",
+        "_reading_paused",
     )
 
     def __init__(self, server: HttpServer) -> None:
@@ -127,6 +128,7 @@ class Connection(asyncio.Protocol):
         self._closing = False
         self._sock: Any = None
         self.requests = 0
+        self._reading_paused = False
 
     # ---- asyncio.Protocol -----------------------------------------------------
 
@@ -202,7 +204,7 @@ class Connection(asyncio.Protocol):
         parser = self._parser
         url = self._url
         path, _, query = url.partition(b"?")
-        if b"#" in query:
+        if query and b"#" in query:
             query = query.partition(b"#")[0]
         request = Request(
             method=parser.get_method().decode("ascii", "replace"),
@@ -216,7 +218,8 @@ class Connection(asyncio.Protocol):
         )
         self.requests += 1
         self._queue.append(request)
-        if len(self._queue) > 32 and self.transport is not None:
+        if len(self._queue) > 32 and self.transport is not None and not self._reading_paused:
+            self._reading_paused = True
             self.transport.pause_reading()  # a pipelining client must wait for answers
         if not self._busy:
             self._next()
@@ -241,7 +244,8 @@ class Connection(asyncio.Protocol):
             if not self.keep_alive:
                 self.close()
                 return
-        if self.transport is not None and not self._closing and not self._queue:
+        if self._reading_paused and self.transport is not None and not self._closing:
+            self._reading_paused = False
             self.transport.resume_reading()
 
     def _done(self, task: asyncio.Future[None]) -> None:

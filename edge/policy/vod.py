@@ -53,9 +53,12 @@ OBJECT_WEIGHT = 2
 STEP = 8
 LEVELS_PER_DOUBLING = 8
 MAX_RECHECKS = 16
+MAX_STARTS = 1023
+AGE_EVERY = 0
 _SIZE_BITS = 40
 _SIZE_MASK = (1 << _SIZE_BITS) - 1
-_log2 = math.log2
+_MAX_DEMAND = 255 + OBJECT_WEIGHT * MAX_STARTS
+_LEVEL_OF = [int(LEVELS_PER_DOUBLING * math.log2(d + 1)) for d in range(_MAX_DEMAND + 1)]
 
 
 class VOD(Policy):
@@ -74,20 +77,25 @@ class VOD(Policy):
         self._bucket_heap: list[int] = []
         self._sketch_entries = expected_entries(capacity_bytes)
         self._slices = FrequencySketch(self._sketch_entries, max_count=255, sample_factor=None)
-        self._objects = FrequencySketch(
-            max(256, self._sketch_entries // 8), max_count=255, sample_factor=None
-        )
-        self._halvings = 0
+        self._starts: dict[str, int] = {}
+        self._base_level = 0
         self._next_slice_age_s = math.inf
         self._next_object_age_s = math.inf
         self._next_age_s = -math.inf
         self.rejected = 0
         self.rechecks = 0
+        self._incs = 0
+        self._age_every = AGE_EVERY * self._sketch_entries
+
+    def _vage(self):
+        self._incs = 0
+        self._slices.age()
+        self._base_level += LEVELS_PER_DOUBLING
 
     def level(self, key: SliceKey) -> int:
         """The key's demand on the log scale shared by every level ever computed."""
-        demand = self._slices.frequency(key) + OBJECT_WEIGHT * self._objects.frequency(key.obj)
-        return int(LEVELS_PER_DOUBLING * (_log2(demand + 1) + self._halvings))
+        demand = self._slices.frequency(key) + OBJECT_WEIGHT * self._starts.get(key[0], 0)
+        return _LEVEL_OF[demand] + self._base_level
 
     @staticmethod
     def admit(candidate_level: int, victim_level: int) -> bool:
@@ -98,28 +106,38 @@ class VOD(Policy):
         if now >= self._next_age_s:
             self._age(now)
         if key in self._main:
-            self._count(key)
+            self._slices.increment(key, STEP)
+            if AGE_EVERY:
+                self._incs += 1
+                if self._incs >= self._age_every: self._vage()
+            if key[1] == 0:
+                self._count_start(key[0])
             return HIT
-        if key in self._window:
-            self._window.move_to_end(key)
+        window = self._window
+        if key in window:
+            window.move_to_end(key)
             return HIT
         if size > self.window_bytes_max or size > _SIZE_MASK:
             return BYPASS
-        self._count(key)
-        self._window[key] = size
+        self._slices.increment(key, STEP)
+        if AGE_EVERY:
+            self._incs += 1
+            if self._incs >= self._age_every: self._vage()
+        if key[1] == 0:
+            self._count_start(key[0])
+        window[key] = size
         self._window_bytes += size
         self.used_bytes += size
         evicted: list[SliceKey] = []
         while self._window_bytes > self.window_bytes_max:
-            candidate, candidate_size = self._window.popitem(last=False)
+            candidate, candidate_size = window.popitem(last=False)
             self._window_bytes -= candidate_size
             self._promote(candidate, candidate_size, evicted)
         return Access(Outcome.ADMIT, tuple(evicted))
 
-    def _count(self, key: SliceKey) -> None:
-        self._slices.increment(key, STEP)
-        if key.index == 0:
-            self._objects.increment(key.obj, STEP)
+    def _count_start(self, obj: str) -> None:
+        starts = self._starts.get(obj, 0) + STEP
+        self._starts[obj] = starts if starts < MAX_STARTS else MAX_STARTS
 
     def _age(self, now: float) -> None:
         if self._next_age_s == -math.inf:
@@ -127,14 +145,14 @@ class VOD(Policy):
             self._next_object_age_s = now + OBJECT_HALF_LIFE_S
         if now >= self._next_object_age_s:
             periods = int((now - self._next_object_age_s) // OBJECT_HALF_LIFE_S) + 1
-            for _ in range(min(periods, 9)):
-                self._objects.age()
+            shift = min(periods, 16)
+            self._starts = {o: c >> shift for o, c in self._starts.items() if c >> shift}
             self._next_object_age_s += periods * OBJECT_HALF_LIFE_S
-        if now >= self._next_slice_age_s:
+        if now >= self._next_slice_age_s and not AGE_EVERY:
             periods = int((now - self._next_slice_age_s) // SLICE_HALF_LIFE_S) + 1
             for _ in range(min(periods, 9)):
                 self._slices.age()
-            self._halvings += periods
+            self._base_level += periods * LEVELS_PER_DOUBLING
             self._next_slice_age_s += periods * SLICE_HALF_LIFE_S
         self._next_age_s = min(self._next_slice_age_s, self._next_object_age_s)
 
@@ -243,5 +261,6 @@ class VOD(Policy):
             "rejected": self.rejected,
             "rechecks": self.rechecks,
             "levels": len(self._buckets),
-            "sketch_bytes": self._slices.table_bytes + self._objects.table_bytes,
+            "sketch_bytes": self._slices.table_bytes,
+            "files_counted": len(self._starts),
         }
