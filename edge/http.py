@@ -96,6 +96,7 @@ class Connection(asyncio.Protocol):
         "_parser",
         "_paused",
         "_queue",
+        "_reading_paused",
         "_server",
         "_sock",
         "_too_big",
@@ -105,7 +106,6 @@ class Connection(asyncio.Protocol):
         "peer",
         "requests",
         "transport",
-        "_reading_paused",
     )
 
     def __init__(self, server: HttpServer) -> None:
