@@ -47,6 +47,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bench.machine import cpu_model, load1
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "nginx"
 OUT = HERE / "out" / "edge_vs_nginx"
@@ -283,22 +285,6 @@ def group_cpu_s(pgid: int) -> float:
             ticks += t
     return ticks / os.sysconf("SC_CLK_TCK")
 
-
-def load1() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def tool_output(argv: Sequence[str]) -> str:

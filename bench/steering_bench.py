@@ -49,6 +49,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench.machine import cpu_model
+
 ROOT = Path(__file__).resolve().parents[1]
 SITES = 8
 EDGES_PER_SITE = 4
@@ -373,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"HTTP: wrk -c{args.connections}, {args.runs} x {args.duration_s} s, closed loop "
               f"and paced at ~{args.rate}/s", flush=True)
         http = bench_http(topology, scenarios, base_port, args, work)
-        result = {"cpu": _cpu_model(), "cores": os.cpu_count(), "pinned": args.pin,
+        result = {"cpu": cpu_model(), "cores": os.cpu_count(), "pinned": args.pin,
                   "load": load, "http": http}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
@@ -386,14 +388,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":
