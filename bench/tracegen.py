@@ -32,10 +32,13 @@ The model, and why its numbers are what they are:
   trace format's example), the first `burst_segments` back to back to fill its buffer,
   then one per `segment_s` of wall time.
 
-The `vod` preset is a steady week-like mix; `churn` has ten times the releases, a
-sharper and shorter hot start, a larger catalogue and more sampling sessions, so the
-popular set turns over within the trace. Both are scaled to a replay of about a million
-slice accesses, which keeps the whole policy report to a few minutes.
+The `vod` preset is a steady mix: 300 titles, 1,000 sessions a day, 3 releases a day.
+`churn` has twice the catalogue and seven times the releases (10% of the catalogue is
+new within the 3 days), a hot start three times higher that halves every ~8 hours, and
+more sampling sessions, so the popular set turns over within the trace. A real edge sees
+far more sessions per title than either; what is kept is the shape (skew, churn, the
+daily cycle, how sessions read), scaled to ~1.2-1.5 million slice accesses so that the
+whole policy report replays in a few minutes.
 
 Output is the CSV `ocdn bench replay` reads: `ts,key,size,start,end` (end inclusive),
 sorted by `ts`. This module must not import `edge`: it only writes the trace.
@@ -61,8 +64,8 @@ PEAK_HOUR = 21.0
 @dataclass(frozen=True, slots=True)
 class TraceModel:
     days: float = 3.0
-    titles: int = 1200
-    sessions_per_day: int = 900
+    titles: int = 300
+    sessions_per_day: int = 1000
     renditions_kbps: tuple[int, ...] = (560, 1750, 3000, 5800)
     rendition_weights: tuple[float, ...] = (0.10, 0.25, 0.30, 0.35)
     top1_share: float = 0.24
@@ -84,9 +87,9 @@ class TraceModel:
 PRESETS: dict[str, TraceModel] = {
     "vod": TraceModel(),
     "churn": TraceModel(
-        titles=3000,
-        sessions_per_day=1000,
-        releases_per_day=30,
+        titles=600,
+        sessions_per_day=1100,
+        releases_per_day=20,
         release_rank_fraction=0.5,
         release_boost=60.0,
         release_decay_days=0.5,
@@ -98,11 +101,11 @@ PRESETS: dict[str, TraceModel] = {
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """Requests as columns, sorted by time; `keys[obj[i]]` is request i's file."""
+    """Requests as columns sorted by time (`keys[obj[i]]` is request i's file, `session[i]`
+    its session), and per session its title and watch time."""
 
     keys: list[str]
     sizes: np.ndarray
-    titles: np.ndarray
     ts: np.ndarray
     obj: np.ndarray
     start: np.ndarray
@@ -235,7 +238,6 @@ def generate(model: TraceModel, seed: int) -> Trace:
     return Trace(
         keys=keys,
         sizes=sizes,
-        titles=title,
         ts=ts[keep][order],
         obj=obj[sess][keep][order],
         start=a[keep][order],

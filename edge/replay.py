@@ -29,11 +29,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import heapq
 import json
 import math
+import random
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,6 +297,57 @@ def replay(
     return replay_policy(requests, policy, capacity_bytes, slice_bytes)
 
 
+def measure_state(
+    name: str, slices: int, accesses: int = 1_000_000, slice_bytes: int = DEFAULT_SLICE_BYTES
+) -> dict[str, Any]:
+    """Bytes a policy allocates per resident slice when it holds `slices` of them.
+
+    The cache is filled through `add()` (the restart path, so admission cannot keep it
+    from filling) and then driven with `accesses` reads, three in four to resident
+    slices (Zipf-like) and one in four to new ones, so every structure (window, ghost,
+    sketch, buckets) is in its working state. tracemalloc counts what the policy
+    allocates from its construction on; the keys are made beforehand, because the store
+    holds them anyway, and are reported apart (`key_bytes_per_slice`).
+    """
+    per_file = 500
+    pool = [SliceKey(f"/t{i // per_file:06d}/r3000.mp4", i % per_file) for i in range(slices)]
+    fresh = [
+        SliceKey(f"/n{i // per_file:06d}/r3000.mp4", i % per_file)
+        for i in range(accesses // 4 + 1)
+    ]
+    rng = random.Random(1)
+    reads = [
+        fresh[j // 4] if j % 4 == 0 else pool[int(rng.paretovariate(0.8)) % slices]
+        for j in range(accesses)
+    ]
+    key_bytes = sum(sys.getsizeof(k) + (sys.getsizeof(k.index) if k.index > 256 else 0)
+                    for k in pool[:per_file]) / per_file
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    policy = make_policy(name, slices * slice_bytes)
+    for key in pool:
+        policy.add(key, slice_bytes)
+    now = 0.0
+    for key in reads:
+        policy.access(key, slice_bytes, now)
+        now += 0.05
+    state = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return {
+        "policy": policy.name,
+        "slices": len(policy),
+        "state_bytes": state,
+        "bytes_per_slice": round(state / max(1, len(policy)), 1),
+        "key_bytes_per_slice": round(key_bytes, 1),
+    }
+
+
+def _run_cost(args: argparse.Namespace) -> int:
+    print(json.dumps(measure_state(args.policy, args.slices, args.accesses)))
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
@@ -316,9 +370,8 @@ def _run(args: argparse.Namespace) -> int:
 def _policy_arg(value: str) -> str:
     name = value.strip().lower()
     if name not in POLICIES and name not in ("default", *BOUNDS):
-        raise argparse.ArgumentTypeError(
-            f"unknown policy {value!r} (choose from {', '.join([*sorted(POLICIES), 'default', *BOUNDS])})"
-        )
+        names = ", ".join([*sorted(POLICIES), "default", *BOUNDS])
+        raise argparse.ArgumentTypeError(f"unknown policy {value!r} (choose from {names})")
     return name
 
 
@@ -349,3 +402,24 @@ def register(subparsers: Any) -> None:
         help="slice size (default 2MiB, as the edge)",
     )
     p.set_defaults(func=_run)
+
+
+def register_cost(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "cost",
+        help="measure a policy's memory per cached slice (tracemalloc)",
+        description=measure_state.__doc__.split("\n\n")[0] if measure_state.__doc__ else None,
+    )
+    p.add_argument("--policy", required=True, type=_policy_name)
+    p.add_argument("--slices", type=int, default=1_000_000)
+    p.add_argument("--accesses", type=int, default=1_000_000)
+    p.set_defaults(func=_run_cost)
+
+
+def _policy_name(value: str) -> str:
+    name = value.strip().lower()
+    if name != "default" and name not in POLICIES:
+        raise argparse.ArgumentTypeError(
+            f"unknown policy {value!r} (choose from {', '.join(sorted(POLICIES))}, default)"
+        )
+    return name

@@ -1,4 +1,4 @@
-"""`ocdn bench`: the benchmark commands, `replay` (edge policies on a trace) and `tracegen`.
+"""`ocdn bench`: `replay` (an edge policy on a trace), `cost` (its memory) and `tracegen`.
 
 It sits in `ocdn/` because it joins two packages that must not import each other: the
 replay engine lives in `edge/` (it drives the edge's policy classes) and the trace
@@ -20,6 +20,7 @@ def register(sub: Any) -> None:
     )
     commands = parser.add_subparsers(dest="bench_command", required=True, metavar="BENCH")
     replay.register(commands)
+    replay.register_cost(commands)
     tracegen.register(commands)
 
     def _usage(args: argparse.Namespace) -> int:

@@ -1,19 +1,21 @@
 """S3-FIFO (Yang et al., "FIFO queues are all you need for cache eviction", SOSP 2023).
 
-Three FIFO queues: a small queue S (10% of the bytes) that every new key enters, a main
-queue M (90%), and a ghost queue G that remembers (by hash, without data) as many
-recently evicted keys as M holds. Hits only bump a 2-bit counter, never reorder. When S
-is over its share its oldest key leaves: to M if it was hit at least twice while in S
-(the threshold of the authors' libCacheSim), else out of the cache and into G. A miss on
-a key still in G goes straight to M: it was evicted too early. M is a CLOCK: its oldest
-key is reinserted with its counter decremented while the counter is above zero, and
-evicted when it reaches zero. Most one-hit wonders therefore spend only their short stay
-in S, which is what gives S3-FIFO its scan resistance at FIFO cost.
+Three FIFO queues: a small queue S (10% of the bytes, at least one slice) that every new
+key enters, a main queue M (the rest), and a ghost queue G that remembers (by hash,
+without data) as many recently evicted keys as M holds. Hits only bump a 2-bit counter,
+never reorder. When S is over its share its oldest key leaves: to M if it was hit at
+least twice while in S (the threshold of the authors' libCacheSim), else out of the
+cache and into G. A miss on a key still in G goes straight to M: it was evicted too
+early. M is a CLOCK: its oldest key is reinserted with its counter decremented while the
+counter is above zero, and evicted when it reaches zero. Most one-hit wonders therefore
+spend only their short stay in S, which is what gives S3-FIFO its scan resistance at
+FIFO cost.
 
 Queues are deques of keys beside dicts of `size * 4 + counter`; the dicts are the truth,
 so `remove()` is a dict delete and a deque entry whose key has gone is skipped when it
 surfaces. Ghost entries are key hashes stamped with an insertion sequence number, valid
-while fewer than `len(M)` newer ghosts exist; the table is swept when it doubles.
+while fewer newer ghosts exist than M holds (or can hold, in 2 MiB slices, while it fills);
+the table is swept when it doubles.
 Every miss is written (to S), as in LRU.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from collections import deque
 
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
+from edge.policy.sketch import TYPICAL_SLICE_BYTES, expected_entries
 
 SMALL_FRACTION = 0.1
 MOVE_TO_MAIN_THRESHOLD = 2
@@ -33,13 +36,15 @@ class S3FIFO(Policy):
 
     def __init__(self, capacity_bytes: int) -> None:
         super().__init__(capacity_bytes)
-        self.small_bytes_max = max(1, int(capacity_bytes * SMALL_FRACTION))
+        small = max(int(capacity_bytes * SMALL_FRACTION), TYPICAL_SLICE_BYTES)
+        self.small_bytes_max = min(small, capacity_bytes // 2)
         self._small: dict[SliceKey, int] = {}
         self._main: dict[SliceKey, int] = {}
         self._small_queue: deque[SliceKey] = deque()
         self._main_queue: deque[SliceKey] = deque()
         self._small_bytes = 0
         self._ghost: dict[int, int] = {}
+        self._main_entries = expected_entries(capacity_bytes - self.small_bytes_max)
         self._ghost_seq = 0
         self.ghost_hits = 0
 
@@ -55,7 +60,7 @@ class S3FIFO(Policy):
             if value & 3 < MAX_FREQ:
                 main[key] = value + 1
             return HIT
-        if size >= self.small_bytes_max or size > self.capacity_bytes:
+        if size > self.small_bytes_max:
             return BYPASS
         evicted: list[SliceKey] = []
         if self._ghost_hit(key):
@@ -70,9 +75,12 @@ class S3FIFO(Policy):
         self.used_bytes += size
         return Access(Outcome.ADMIT, tuple(evicted))
 
+    def _ghost_limit(self) -> int:
+        return max(len(self._main), self._main_entries)
+
     def _ghost_hit(self, key: SliceKey) -> bool:
         seq = self._ghost.pop(hash(key), None)
-        if seq is None or seq <= self._ghost_seq - len(self._main):
+        if seq is None or seq <= self._ghost_seq - self._ghost_limit():
             return False
         self.ghost_hits += 1
         return True
@@ -80,8 +88,8 @@ class S3FIFO(Policy):
     def _to_ghost(self, key: SliceKey) -> None:
         self._ghost_seq += 1
         self._ghost[hash(key)] = self._ghost_seq
-        if len(self._ghost) > 2 * len(self._main) + 1024:
-            oldest = self._ghost_seq - len(self._main)
+        if len(self._ghost) > 2 * self._ghost_limit() + 1024:
+            oldest = self._ghost_seq - self._ghost_limit()
             self._ghost = {h: s for h, s in self._ghost.items() if s > oldest}
 
     def _evict(self, size: int, evicted: list[SliceKey]) -> None:

@@ -10,10 +10,14 @@ Two rows of 32, not Caffeine's four of 16: in CPython every row read costs ~0.3 
 the edge's hot path (measured: 0.54 us per estimate with two rows, 1.18 us with four),
 and conservative update makes the second row do most of what the other two would. The
 table is a `bytearray` of one-byte counters, 16 per expected entry (Caffeine's ratio; 16
-bytes per slice the cache can hold), indexed by Python's `hash()`: its 10 low bits pick
-the counter in each row, the bits from 16 up pick the block. Reads and writes of a
-bytearray are the cheapest counters CPython has; packing two 4-bit counters per byte
-would halve the table and double the work on every access.
+bytes per slice the cache can hold), indexed by Python's `hash()` folded twice onto its
+low bits (`h ^= h >> 32; h ^= h >> 13`): its 10 low bits pick the counter in each row,
+the bits from 16 up pick the block. Without the fold, the tuple hash of `(file, index)`
+for consecutive indexes puts the two row counters on a lattice: measured over three hash
+seeds, 0-11% of unseen keys read as seen, against 1.4-1.8% folded (independent rows
+predict 1.5%). Reads and writes of a bytearray are the cheapest counters CPython has;
+packing two 4-bit counters per byte would halve the table and double the work on every
+access.
 
 Two ways to use it:
 
@@ -33,15 +37,17 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 TYPICAL_SLICE_BYTES = 2 << 20
+MIN_ENTRIES = 1024
 
 
 def expected_entries(capacity_bytes: int) -> int:
     """How many slices a cache of `capacity_bytes` holds, for sizing per-entry tables.
 
     Policies see bytes, not slice counts; the edge's slices are 2 MiB, and a sketch sized
-    for too few entries is grown (`ensure_capacity`) once the cache holds more.
+    for too few entries is grown (`ensure_capacity`) once the cache holds more. At least
+    1024 (a 16 KiB table), so that in a small cache collisions cannot decide a duel.
     """
-    return max(16, capacity_bytes // TYPICAL_SLICE_BYTES)
+    return max(MIN_ENTRIES, capacity_bytes // TYPICAL_SLICE_BYTES)
 
 
 def _pow2_at_least(n: int) -> int:
@@ -88,6 +94,8 @@ class FrequencySketch:
 
     def frequency(self, key: Hashable) -> int:
         h = hash(key)
+        h ^= h >> 32
+        h ^= h >> 13
         t = self._table
         base = ((h >> 16) & self._block_mask) << 6
         a = t[base + (h & 31)]
@@ -97,6 +105,8 @@ class FrequencySketch:
     def increment(self, key: Hashable, step: int = 1) -> int:
         """Count one occurrence of `key` (`step` units); returns its new estimate."""
         h = hash(key)
+        h ^= h >> 32
+        h ^= h >> 13
         t = self._table
         base = ((h >> 16) & self._block_mask) << 6
         i = base + (h & 31)

@@ -1,13 +1,13 @@
 """W-TinyLFU, the Caffeine design: a small LRU window in front of a frequency-guarded SLRU.
 
-Every miss enters the window (1% of the bytes), an LRU that lets a burst of new keys
-build up frequency before they must compete. A key pushed out of the window is the
-*candidate*; the main region's coldest key (probation's LRU end) is the *victim*; the
-one the frequency sketch has seen less often lately is evicted - `admit(candidate,
-victim)`. The main region is a segmented LRU: a key enters probation and moves to the
-protected segment (80% of main) on its next hit; protected overflow is demoted back to
-probation's MRU end. So a scan of one-hit keys churns only the window, and the main
-region keeps what the sketch says is popular.
+Every miss enters the window (1% of the bytes, at least one slice), an LRU that lets a
+burst of new keys build up frequency before they must compete. A key pushed out of the
+window is the *candidate*; the main region's coldest key (probation's LRU end) is the
+*victim*; the one the frequency sketch has seen less often lately is evicted -
+`admit(candidate, victim)`. The main region is a segmented LRU: a key enters probation
+and moves to the protected segment (80% of main) on its next hit; protected overflow is
+demoted back to probation's MRU end. So a scan of one-hit keys churns only the window,
+and the main region keeps what the sketch says is popular.
 
 Every access, hit or miss, counts once in the sketch (`edge.policy.sketch`), so the
 frequency state is bounded (16 bytes per slice the cache can hold) and ages.
@@ -25,7 +25,7 @@ import random
 from collections import OrderedDict
 
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
-from edge.policy.sketch import FrequencySketch, expected_entries
+from edge.policy.sketch import TYPICAL_SLICE_BYTES, FrequencySketch, expected_entries
 
 WINDOW_FRACTION = 0.01
 PROTECTED_FRACTION = 0.8
@@ -37,7 +37,8 @@ class WTinyLFU(Policy):
 
     def __init__(self, capacity_bytes: int) -> None:
         super().__init__(capacity_bytes)
-        self.window_bytes_max = max(1, int(capacity_bytes * WINDOW_FRACTION))
+        window = max(int(capacity_bytes * WINDOW_FRACTION), TYPICAL_SLICE_BYTES)
+        self.window_bytes_max = min(window, capacity_bytes // 2)
         self.main_bytes_max = capacity_bytes - self.window_bytes_max
         self.protected_bytes_max = int(self.main_bytes_max * PROTECTED_FRACTION)
         self._window: OrderedDict[SliceKey, int] = OrderedDict()
@@ -117,13 +118,11 @@ class WTinyLFU(Policy):
             return ()
         self.remove(key)
         evicted: list[SliceKey] = []
-        while self.used_bytes + size > self.capacity_bytes:
-            region = self._probation or self._protected or self._window
+        while self.used_bytes - self._window_bytes + size > self.main_bytes_max:
+            region = self._probation or self._protected
             victim, victim_size = region.popitem(last=False)
             if region is self._protected:
                 self._protected_bytes -= victim_size
-            elif region is self._window:
-                self._window_bytes -= victim_size
             self.used_bytes -= victim_size
             evicted.append(victim)
         self._probation[key] = size

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from edge.policy import DEFAULT_POLICY, make_policy
+from edge.policy.base import Outcome, SliceKey
+from edge.policy.vod import (
+    LEVELS_PER_DOUBLING,
+    SLICE_HALF_LIFE_S,
+    START_HALF_LIFE_S,
+    VOD,
+    title_of,
+)
+
+SLICE = 2 << 20
+
+
+def k(name: str, index: int = 0) -> SliceKey:
+    return SliceKey(name if name.startswith("/") else f"/{name}.mp4", index)
+
+
+def cache(slices: int = 20) -> VOD:
+    policy = VOD(slices * SLICE)
+    policy._slices.ensure_capacity(1 << 14)  # wide enough that no collision decides a duel
+    return policy
+
+
+def test_is_the_default() -> None:
+    assert DEFAULT_POLICY == "vod"
+    assert isinstance(make_policy("default", 100 * SLICE), VOD)
+
+
+def test_window_share() -> None:
+    policy = cache(200)
+    assert policy.window_bytes_max == 2 * SLICE
+    assert policy.window_active_bytes_max == 100 * SLICE
+    assert cache(4).window_bytes_max == SLICE
+
+
+def test_every_miss_is_admitted_and_its_rereads_hit_the_window() -> None:
+    policy = cache()
+    assert policy.access(k("a"), SLICE, 0).outcome is Outcome.ADMIT
+    for t in range(1, 6):
+        assert policy.access(k("a"), SLICE, t).outcome is Outcome.HIT
+    assert k("a") in policy._window
+
+
+def test_admit_is_strict() -> None:
+    assert VOD.admit(5, 4)
+    assert not VOD.admit(4, 4)
+    assert not VOD.admit(3, 4)
+
+
+def test_reads_and_starts_raise_the_level() -> None:
+    policy = cache()
+    deep, start = k("f", 40), k("f", 0)
+    before = policy.level(deep)
+    policy.access(deep, SLICE, 0)
+    after_read = policy.level(deep)
+    policy.access(start, SLICE, 1)
+    assert before < after_read < policy.level(deep)
+    assert policy.level(k("f", 99)) > policy.level(k("other", 99))
+
+
+def test_a_title_shares_its_starts_with_its_renditions() -> None:
+    policy = cache()
+    for t in range(8):
+        policy.access(k(f"/t1/r{t}.mp4", 0), SLICE, t)
+    assert policy.level(k("/t1/r99.mp4", 5)) > policy.level(k("/t2/r99.mp4", 5))
+    assert title_of("/t1/r750.mp4") == "/t1"
+    assert title_of("flat.mp4") == "flat.mp4"
+
+
+def test_a_popular_file_survives_a_scan_of_one_hit_files() -> None:
+    policy = cache(20)
+    popular = [k("hot", i) for i in range(10)]
+    now = 0.0
+    for _ in range(4):
+        for key in popular:
+            policy.access(key, SLICE, now)
+            now += 1
+    evicted: list[SliceKey] = []
+    for i in range(100):
+        evicted += policy.access(k(f"scan{i}"), SLICE, now).evicted
+        now += 1
+    assert all(key in policy for key in popular)
+    assert not any(key in evicted for key in popular)
+    assert policy.used_bytes <= policy.capacity_bytes
+
+
+def test_a_stale_level_is_rechecked_before_eviction() -> None:
+    policy = cache(12)
+    policy.access(k("m0", 1), SLICE, 0)
+    for i in range(1, 11):
+        policy.access(k(f"m{i}"), SLICE, 100 * i)
+    assert len(policy._main) == 10 and policy.level(k("m0", 1)) < policy.level(k("m1"))
+    for _ in range(3):
+        assert policy.access(k("m0", 1), SLICE, 1100).outcome is Outcome.HIT
+    policy.access(k("c"), SLICE, 1200)
+    evicted = policy.access(k("next"), SLICE, 1300).evicted
+    assert policy.rechecks == 1
+    assert k("m0", 1) in policy
+    assert evicted == (k("c"),)
+
+
+def test_counts_age_on_the_clock_and_levels_stay_comparable() -> None:
+    policy = cache()
+    key = k("old", 3)
+    policy.access(key, SLICE, 0)
+    level = policy.level(key)
+    policy.access(k("tick", 3), SLICE, SLICE_HALF_LIFE_S)
+    assert policy.level(key) == level
+    assert policy._base_level == LEVELS_PER_DOUBLING
+    assert policy._slices.frequency(key) == 4
+
+
+def test_start_counts_are_halved_hourly_and_forgotten() -> None:
+    policy = cache()
+    policy.access(k("f"), SLICE, 0)
+    assert policy._file_starts == {"/f.mp4": 8}
+    policy.access(k("g", 5), SLICE, START_HALF_LIFE_S)
+    assert policy._file_starts == {"/f.mp4": 4}
+    policy.access(k("g", 6), SLICE, 10 * START_HALF_LIFE_S)
+    assert policy._file_starts == {} and policy._title_starts == {}
+
+
+def test_a_clock_jump_of_days_is_one_step() -> None:
+    policy = cache()
+    policy.access(k("a"), SLICE, 0)
+    policy.access(k("b"), SLICE, 1e9)
+    assert policy._slices.frequency(k("a")) == 0
+    assert policy._next_age_s > 1e9
+
+
+def test_active_slices_stay_in_the_window_idle_ones_are_retired() -> None:
+    policy = cache(20)
+    hot = [k("hot", i) for i in range(14)]
+    for key in hot:
+        policy.add(key, SLICE)
+        for _ in range(3):
+            assert policy.access(key, SLICE, 0).outcome is Outcome.HIT
+    sessions = [k(f"session{i}", 5) for i in range(6)]
+    for key in sessions:
+        assert policy.access(key, SLICE, 1000).outcome is Outcome.ADMIT
+    for t in (1004, 1008, 1012):
+        for key in sessions:
+            assert policy.access(key, SLICE, t).outcome is Outcome.HIT
+    assert policy._window_bytes == 6 * SLICE > policy.window_bytes_max
+    evicted = list(policy.access(k("later"), SLICE, 1100).evicted)
+    assert policy._window_bytes == policy.window_bytes_max
+    for i in range(12):
+        evicted += policy.access(k(f"later{i}"), SLICE, 1200 + 100 * i).evicted
+    assert set(sessions) <= set(evicted)
+    assert all(key in policy for key in hot)
+
+
+def test_too_big_for_the_cache_is_bypassed() -> None:
+    policy = cache(4)
+    assert policy.access(k("big"), 5 * SLICE, 0).outcome is Outcome.BYPASS
+    assert k("big") not in policy
+
+
+def test_add_and_remove() -> None:
+    policy = cache(10)
+    for i in range(12):
+        policy.add(k(f"r{i}"), SLICE)
+    assert policy.used_bytes == policy.capacity_bytes
+    assert len(policy) == 10
+    policy.access(k("w"), SLICE, 0)
+    assert policy.remove(k("w")) and not policy.remove(k("w"))
+    assert policy.remove(k("r11"))
+    assert policy.used_bytes == 8 * SLICE
