@@ -27,7 +27,7 @@ Two ways to use it:
 - Decayed counts (`max_count=255`, `step` > 1): counters are fixed point (`step` units
   per occurrence) and the owner calls `age()` on a clock, so a count is a sum of
   occurrences weighted by 2^(-age / half-life). `step=8` keeps 3 fractional bits (an
-  occurrence survives 4 halvings before it rounds away) and counts up to 31.
+  occurrence rounds away at its fourth halving) and counts up to 31.
 
 Aging is one `bytearray.translate` over the table: ~1 ms per MiB.
 """

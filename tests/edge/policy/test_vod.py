@@ -160,11 +160,11 @@ def test_too_big_for_the_cache_is_bypassed() -> None:
 
 def test_add_and_remove() -> None:
     policy = cache(10)
-    for i in range(12):
-        policy.add(k(f"r{i}"), SLICE)
+    evicted = [victim for i in range(12) for victim in policy.add(k(f"r{i}"), SLICE)]
+    resident = [k(f"r{i}") for i in range(12) if k(f"r{i}") in policy]
+    assert len(evicted) == 2 and len(resident) == len(policy) == 10
     assert policy.used_bytes == policy.capacity_bytes
-    assert len(policy) == 10
-    policy.access(k("w"), SLICE, 0)
+    assert policy.remove(resident[0]) and not policy.remove(resident[0])
+    assert policy.access(k("w"), SLICE, 0).evicted == ()
     assert policy.remove(k("w")) and not policy.remove(k("w"))
-    assert policy.remove(k("r11"))
-    assert policy.used_bytes == 8 * SLICE
+    assert policy.used_bytes == 9 * SLICE
