@@ -320,12 +320,9 @@ class EdgeApp:
             head = conn.head(206, view.block + b"Content-Range: bytes %d-%d/%d\r\nX-Cache: HIT"
                              b"\r\n" % (start, stop - 1, size), length)
         offset = start - index * slice_bytes
-        if self.send_mode == "sendfile" or (
-                self.send_mode == "auto" and length >= self.sendfile_min_bytes):
+        if self._sendfile_for(length):
             conn.write(head)
-            sent = conn.try_sendfile(fd, offset, length)
-            if sent < length:
-                conn.write(os.pread(fd, length - sent, offset + sent))
+            _sendfile_piece(conn, fd, offset, length)
         else:
             conn.writelines([head, os.pread(fd, length, offset)])
         self.store.trim_fds()
@@ -349,25 +346,19 @@ class EdgeApp:
             for index in list(entry.present):
                 if not os.path.exists(store.slice_path(entry, index)):
                     entry.present.discard(index)
-                    store.forget_fd(entry, index)
+                    store.close_fd(entry, index)
                     self.policy.remove(SliceKey(entry.meta.key, index))
             return False
         head = conn.head(plan.status, plan.headers + b"X-Cache: HIT\r\n", plan.length)
-        if self.send_mode == "sendfile" or (
-                self.send_mode == "auto" and plan.length >= self.sendfile_min_bytes):
+        if self._sendfile_for(plan.length):
             conn.write(head)
             for before, ps in pieces_out:
                 if before:
                     conn.write(before)
                 for fd, offset, length in ps:
-                    sent = conn.try_sendfile(fd, offset, length)
-                    if sent < length:
-                        conn.write(os.pread(fd, length - sent, offset + sent))
+                    _sendfile_piece(conn, fd, offset, length)
             if plan.closing:
                 conn.write(plan.closing)
-        elif len(pieces_out) == 1 and len(pieces_out[0][1]) == 1:
-            fd, offset, length = pieces_out[0][1][0]
-            conn.writelines([head, os.pread(fd, length, offset)])
         else:
             out = [head]
             for before, ps in pieces_out:
@@ -515,9 +506,13 @@ class EdgeApp:
         return entry is not None and entry.meta.same_version(meta) and self._all_present(entry,
                                                                                          plan)
 
-    async def _send_file(self, conn: Connection, fd: int, offset: int, length: int) -> None:
-        use_sendfile = self.send_mode == "sendfile" or (
+    def _sendfile_for(self, length: int) -> bool:
+        """Whether `length` body bytes go by sendfile(2) rather than pread + write."""
+        return self.send_mode == "sendfile" or (
             self.send_mode == "auto" and length >= self.sendfile_min_bytes)
+
+    async def _send_file(self, conn: Connection, fd: int, offset: int, length: int) -> None:
+        use_sendfile = self._sendfile_for(length)
         end = offset + length
         while offset < end:
             n = min(CHUNK_BYTES, end - offset)
@@ -585,3 +580,11 @@ class EdgeApp:
         served = self.metrics.served_bytes
         total = served["hit"] + served["miss"]
         return served["hit"] / total if total else 0.0
+
+
+def _sendfile_piece(conn: Connection, fd: int, offset: int, length: int) -> None:
+    """Send bytes [offset, offset+length) of `fd`: by sendfile(2) as far as the socket
+    takes them now, the rest through the transport's buffer."""
+    sent = conn.try_sendfile(fd, offset, length)
+    if sent < length:
+        conn.write(os.pread(fd, length - sent, offset + sent))

@@ -228,13 +228,10 @@ class SliceStore:
         fds = self._open_fds
         while len(fds) > self.max_open_fds:
             (_, old_index), old_entry = next(iter(fds.items()))
-            self._close_fd(old_entry, old_index)
+            self.close_fd(old_entry, old_index)
 
-    def forget_fd(self, entry: Entry, index: int) -> None:
-        """Close the cached fd of a slice whose file went away."""
-        self._close_fd(entry, index)
-
-    def _close_fd(self, entry: Entry, index: int) -> None:
+    def close_fd(self, entry: Entry, index: int) -> None:
+        """Close the cached fd of a slice, if one is open (its file left or went away)."""
         self._open_fds.pop((entry.meta.key, index), None)
         fd = entry.fds.pop(index, None)
         if fd is not None:
@@ -242,7 +239,7 @@ class SliceStore:
 
     def _close_fds(self, entry: Entry) -> None:
         for index in list(entry.fds):
-            self._close_fd(entry, index)
+            self.close_fd(entry, index)
 
     # ---- changes --------------------------------------------------------------
 
@@ -321,7 +318,7 @@ class SliceStore:
 
     def _unlink_slice(self, entry: Entry, index: int) -> None:
         entry.present.discard(index)
-        self._close_fd(entry, index)
+        self.close_fd(entry, index)
         with contextlib.suppress(OSError):
             os.unlink(self.slice_path(entry, index))
 
