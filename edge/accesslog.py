@@ -12,7 +12,7 @@ import time
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from edge.http import Request
+    from common.http import Request
 
 
 class AccessLog:

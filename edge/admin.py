@@ -22,9 +22,9 @@ from urllib.parse import parse_qs
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from common.http import Connection, Request
 from common.status import EdgeState, EdgeStatus
 from edge.errors import BadRequest
-from edge.http import Connection, Request
 from edge.keys import object_key
 from edge.metrics import EdgeCollector
 from edge.policy import SliceKey

@@ -19,12 +19,12 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from common.http import Connection, Request, encode_headers
 from common.status import EdgeState
 from common.tokens import PARAM, KeyRing, TokenError, verify
 from edge.accesslog import AccessLog
 from edge.errors import EdgeError, Forbidden, RangeNotSatisfiable
 from edge.fill import Fill, FillManager
-from edge.http import Connection, Request, encode_headers
 from edge.keys import object_key
 from edge.metrics import EdgeMetrics
 from edge.policy import Outcome, SliceKey

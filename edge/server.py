@@ -10,12 +10,12 @@ import signal
 import time
 
 from common.config import ConfigError
+from common.http import HttpServer
 from common.tokens import KeyRing, read_key_file
 from edge.accesslog import AccessLog
 from edge.app import EdgeApp
 from edge.config import EdgeConfig
 from edge.fill import FillManager
-from edge.http import HttpServer
 from edge.metrics import EdgeMetrics
 from edge.policy import make_policy
 from edge.store import SliceStore

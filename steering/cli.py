@@ -21,10 +21,9 @@ from common.logs import setup_logging
 from common.tokens import KeyRing, read_key_file
 from steering.config import SteeringConfig
 from steering.errors import TopologyError
-from steering.httpserver import HttpServer
 from steering.poller import Poller
 from steering.reload import Reloader
-from steering.server import SteeringApp
+from steering.server import SteeringApp, http_server
 from steering.service import Steering
 from steering.topofile import load_topology
 from steering.topology import Topology
@@ -97,7 +96,7 @@ async def serve(config: SteeringConfig, topology: Topology, ring: KeyRing | None
     reloader = Reloader([config.topology, config.token_secret_file], lambda: load_files(config),
                         apply, steering.reload_failed, config.topology_check_s)
     poller.sync(steering.probe_targets())
-    server = HttpServer(SteeringApp(steering))
+    server = http_server(SteeringApp(steering))
     port = await server.start(config.host, config.port)
     host = f"[{config.host}]" if ":" in config.host else config.host
     print(f"ocdn steering: listening on http://{host}:{port}", flush=True)
@@ -119,7 +118,7 @@ async def serve(config: SteeringConfig, topology: Topology, ring: KeyRing | None
     try:
         await stop.wait()
     finally:
-        await server.close()
+        await server.stop(grace_s=1.0)
         for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -10,24 +10,79 @@ Each handler reads the request, calls `Steering`, and returns the answer; a
 `SteeringError` becomes its response in `error_response`, the one place that does so.
 No handler ever answers 429 (see `errors.NoUsableEdge`). Answers depend on the client
 and on health, so they are `private` (steer) or `no-store` (the rest). The transport is
-`httpserver`, whose handlers are synchronous: nothing here awaits.
+`common.http`, called synchronously: every answer here is pure CPU (decide, sign,
+serialise), so `SteeringApp.serve` answers inline with one write, no task and no await,
+and pipelined requests are answered in order for free. Only GET and HEAD exist (others
+get 405) and the request target must be a path (else 400).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from common import http
 from steering.clientaddr import ClientAddress
 from steering.errors import NotFound, SteeringError
-from steering.httpserver import Request, Response
 from steering.service import CONTENT_STEERING_PATH, Answer, Steering
 from steering.urls import parse_key
 
+log = logging.getLogger("ocdn.steering.server")
+
 JSON = "application/json"
 _NO_STORE = (("Cache-Control", "no-store"),)
+MAX_URL_BYTES = 8 * 1024  # steering URLs are short; a longer one is an error or an attack
+MAX_BODY_BYTES = 64 * 1024  # GET and HEAD only: a body is read, bounded and ignored
+SERVER_NAME = "ocdn-steering"
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str  # as sent: percent-escapes kept, no query, no fragment
+    query_string: str
+    headers: Mapping[str, str]  # lower-case names; repeats joined with ", "
+    peer: str
+    _query: dict[str, str] | None = None
+
+    @property
+    def query(self) -> Mapping[str, str]:
+        """Decoded query parameters; the first of repeated names wins."""
+        if self._query is None:
+            qs = self.query_string
+            q: dict[str, str] = {}
+            if "&" not in qs and "%" not in qs and "+" not in qs:
+                if qs:
+                    name, _, value = qs.partition("=")
+                    q[name] = value
+            else:
+                for k, v in parse_qsl(qs, keep_blank_values=True):
+                    q.setdefault(k, v)
+            self._query = q
+        return self._query
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def _plain(status: int, message: str, *headers: tuple[str, str]) -> Response:
+    return Response(status, (message + "\n").encode(), "text/plain; charset=utf-8", headers)
+
+
+def http_server(app: SteeringApp, idle_timeout_s: float = 75.0) -> http.HttpServer:
+    """The HTTP server that answers with `app`."""
+    return http.HttpServer(app.serve, idle_timeout_s, max_body_bytes=MAX_BODY_BYTES,
+                           max_url_bytes=MAX_URL_BYTES, server_name=SERVER_NAME)
 
 
 def error_response(exc: SteeringError) -> Response:
@@ -62,6 +117,27 @@ class SteeringApp:
             "/healthz": self.healthz,
             "/metrics": self.metrics,
         }
+
+    def serve(self, raw: http.Request, conn: http.Connection) -> None:
+        """The `common.http` handler: translate, answer, one write."""
+        method = raw.method
+        if method != "GET" and method != "HEAD":
+            resp = _plain(405, "method not allowed", ("Allow", "GET, HEAD"))
+        else:
+            path = raw.path.decode("latin-1").partition("#")[0]
+            if not path.startswith("/"):
+                resp = _plain(400, "request target must be a path")
+            else:
+                req = Request(method, path, raw.query.decode("latin-1"), raw.headers, raw.peer)
+                try:
+                    resp = self(req)
+                except Exception:
+                    log.exception("handler failed for %s %s", method, path[:200])
+                    resp = _plain(500, "internal error")
+        headers = list(resp.headers)
+        if resp.body or resp.status >= 300:
+            headers.insert(0, ("Content-Type", resp.content_type))
+        conn.respond(resp.status, headers, resp.body, head_only=method == "HEAD")
 
     def __call__(self, req: Request) -> Response:
         try:

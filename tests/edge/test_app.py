@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from common.http import Connection, HttpServer, Request
 from edge.accesslog import AccessLog
 from edge.app import EdgeApp
 from edge.fill import FillManager
-from edge.http import Connection, HttpServer, Request
 from edge.metrics import EdgeMetrics
 from edge.policy import SliceKey, make_policy
 from edge.store import ObjectMeta, SliceStore

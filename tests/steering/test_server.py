@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import parse_qsl
 
 import pytest
 
 from common.status import EdgeState, EdgeStatus
 from steering.config import SteeringConfig
 from steering.health import Probe
-from steering.httpserver import Request, Response
-from steering.server import SteeringApp
+from steering.server import Request, Response, SteeringApp, http_server
 from steering.service import Steering
 from steering.topofile import parse_topology
 
@@ -118,3 +119,58 @@ def test_edges_healthz_metrics(app: SteeringApp) -> None:
     metrics = get(app, "/metrics")
     assert metrics.content_type.startswith("text/plain")
     assert b'ocdn_steering_edges{state="up"} 3.0' in metrics.body
+
+
+async def exchange(app: SteeringApp, data: bytes) -> bytes:
+    """Send raw bytes to `app` behind its real HTTP server; everything until it closes."""
+    server = http_server(app)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        out = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        return out
+    finally:
+        await server.stop(grace_s=0.5)
+
+
+async def test_over_http_the_answer_names_steering_and_its_type(app: SteeringApp) -> None:
+    out = await exchange(app, b"GET /r/t1/r750.mp4#frag HTTP/1.1\r\nHost: s\r\n"
+                              b"Connection: close\r\n\r\n")
+    head = out.partition(b"\r\n\r\n")[0]
+    assert head.startswith(b"HTTP/1.1 302 Found\r\n")
+    assert b"\r\nServer: ocdn-steering\r\n" in head
+    assert b"\r\nContent-Type: application/json\r\n" in head
+    assert b"\r\nLocation: http://127.0.0.1:8201/t1/r750.mp4\r\n" in head and b"frag" not in head
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), [
+    (b"POST /v1/steer HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nConnection: close\r\n"
+     b"\r\nhi", b"405 Method Not Allowed"),
+    (b"GET x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", b"400 Bad Request"),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", b"414 URI Too Long"),
+    (b"GET /x HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + b"z" * 70000,
+     b"413 Content Too Large"),
+])
+async def test_over_http_refusals(app: SteeringApp, request_bytes: bytes, status: bytes) -> None:
+    out = await exchange(app, request_bytes)
+    assert out.startswith(b"HTTP/1.1 " + status), out[:200]
+    if status.startswith(b"405"):
+        assert b"\r\nAllow: GET, HEAD\r\n" in out
+
+
+async def test_over_http_head_has_the_length_of_get(app: SteeringApp) -> None:
+    get_out = await exchange(app, b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+    head_out = await exchange(app, b"HEAD /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert head_out.endswith(b"\r\n\r\n") and b"Content-Length: 3\r\n" in head_out
+    assert get_out.endswith(b"\r\n\r\nok\n")
+
+
+@pytest.mark.parametrize("qs", ["", "path=/a/b", "path=%2Fa%2Fb", "a=1&a=2&b=x+y", "flag",
+                                "a=&b", "p=a=b", "x=%zz"])
+def test_query_decoding_matches_parse_qsl(qs: str) -> None:
+    expected: dict[str, str] = {}
+    for k, v in parse_qsl(qs, keep_blank_values=True):
+        expected.setdefault(k, v)
+    assert dict(Request("GET", "/", qs, {}, "").query) == expected

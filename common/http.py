@@ -1,22 +1,29 @@
-"""A lean HTTP/1.1 server: httptools parses, one asyncio Protocol per connection.
+"""The services' HTTP/1.1 server: httptools parses, one asyncio Protocol per connection.
 
 Why not aiohttp.web: on 64 KiB range hits from the page cache, a bare uvloop protocol with
 httptools and pread + one write served 45–53k req/s where aiohttp's low-level server did
-30k and FileResponse 9k (DESIGN.md). The per-request cost decides, so this layer does the
-minimum: parse, hand a `Request` to the application, and give it a `Connection` to write
-to. The application may answer synchronously (a hit: headers and body in one write, no
-task, no await) or return a coroutine, which runs as a task while further pipelined
-requests wait their turn.
+30k and FileResponse 9k (DESIGN.md); a steering decision costs ~30 µs where aiohttp.web's
+Task, StreamResponse and writer per request cost ~170. The per-request cost decides, so
+this layer does the minimum: parse, hand a `Request` to the application, and give it a
+`Connection` to write to. The application may answer synchronously (a hit or a steering
+decision: headers and body in one write, no task, no await) or return a coroutine, which
+runs as a task while further pipelined requests wait their turn. The edge and steering
+both run on it; it knows nothing of either.
 
-What it enforces for every application: request line and headers at most 16 KiB (431/414),
-bodies only up to `max_body_bytes` (413), idle keep-alive connections closed after
-`keepalive_timeout_s` (a once-a-second sweep, not a timer per request), write
-back-pressure (`Connection.drain`) and HTTP/1.0 or `Connection: close` semantics.
+What it enforces for every application: request target at most `max_url_bytes` (414),
+header fields at most 16 KiB (431), bodies only up to `max_body_bytes` (413), 400 on a
+parse error, then close; an `Upgrade` request is answered as if the header were absent,
+then the connection closes (RFC 9110 §7.8: the server may ignore it). Idle keep-alive
+connections close after `keepalive_timeout_s` (a once-a-second sweep, not a timer per
+request); reading pauses while a pipelining client has more than 32 answers pending;
+write back-pressure is `Connection.drain`; HTTP/1.0 and `Connection: close` close after
+the answer, as does every answer once the server is stopping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -25,22 +32,19 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
+from http import HTTPStatus
 from typing import Any
 
 import httptools
 
-log = logging.getLogger("ocdn.edge.http")
+log = logging.getLogger("ocdn.http")
 
 MAX_HEAD_BYTES = 16 * 1024
+MAX_PIPELINED = 32  # requests queued behind a running one before reading pauses
 
-REASONS = {
-    200: "OK", 204: "No Content", 206: "Partial Content", 302: "Found", 304: "Not Modified",
-    400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-    405: "Method Not Allowed", 412: "Precondition Failed", 413: "Content Too Large",
-    414: "URI Too Long", 416: "Range Not Satisfiable", 431: "Request Header Fields Too Large",
-    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Gateway Timeout",
-}
+# Python's phrases, with RFC 9110's names where Python keeps the older RFC 7231 ones.
+REASONS = {s.value: s.phrase for s in HTTPStatus} | {
+    413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable"}
 
 
 class _Clock:
@@ -76,7 +80,7 @@ class Request:
     keep_alive: bool
     body: bytes
     peer: str
-    started: float
+    started: float  # time.perf_counter() when the request was complete
 
 
 Handler = Callable[[Request, "Connection"], Awaitable[None] | None]
@@ -98,6 +102,7 @@ class Connection(asyncio.Protocol):
         "_queue",
         "_reading_paused",
         "_server",
+        "_server_line",
         "_sock",
         "_too_big",
         "_url",
@@ -111,6 +116,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._app = server.handler
+        self._server_line = server.server_line
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._url = b""
@@ -157,10 +163,16 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_active = time.monotonic()
+        if self._closing:
+            return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._error_close(400)
+            # The request before the upgrade was answered (or is queued); nothing after it
+            # is HTTP/1.1, so the connection ends with that answer.
+            self.keep_alive = False
+            if not self._busy and not self._queue:
+                self.close()
         except httptools.HttpParserError:
             self._error_close(self._too_big or 400)
 
@@ -180,7 +192,7 @@ class Connection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > MAX_HEAD_BYTES:
+        if len(self._url) > self._server.max_url_bytes:
             self._too_big = 414
             raise httptools.HttpParserError("uri too long")
 
@@ -201,48 +213,51 @@ class Connection(asyncio.Protocol):
             raise httptools.HttpParserError("body too large")
 
     def on_message_complete(self) -> None:
+        if self._closing:
+            return
         parser = self._parser
-        url = self._url
-        path, _, query = url.partition(b"?")
+        path, _, query = self._url.partition(b"?")
         if query and b"#" in query:
             query = query.partition(b"#")[0]
         request = Request(
-            method=parser.get_method().decode("ascii", "replace"),
-            path=path,
-            query=query,
-            headers=self._headers,
-            keep_alive=parser.should_keep_alive(),
-            body=b"".join(self._body),
-            peer=self.peer,
-            started=time.perf_counter(),
-        )
+            parser.get_method().decode("ascii", "replace"), path, query, self._headers,
+            parser.should_keep_alive() and not self._server.stopping,
+            b"".join(self._body) if self._body else b"", self.peer, time.perf_counter())
         self.requests += 1
+        if not self._busy and not self._queue:
+            self._run(request)  # the usual case: nothing ahead of it, no queue round trip
+            return
         self._queue.append(request)
-        if len(self._queue) > 32 and self.transport is not None and not self._reading_paused:
+        if len(self._queue) > MAX_PIPELINED and self.transport is not None and (
+                not self._reading_paused):
             self._reading_paused = True
             self.transport.pause_reading()  # a pipelining client must wait for answers
-        if not self._busy:
-            self._next()
 
     # ---- dispatch -------------------------------------------------------------
 
+    def _run(self, request: Request) -> bool:
+        """Hand one request to the application. True when the next one may go now; False
+        when it must wait (the answer runs as a task) or the connection is closing."""
+        self.keep_alive = request.keep_alive and self.keep_alive
+        try:
+            pending = self._app(request, self)
+        except Exception:
+            log.exception("handler failed")
+            self._error_close(500)
+            return False
+        if pending is not None:
+            self._busy = True
+            task = asyncio.ensure_future(pending)
+            task.add_done_callback(self._done)
+            return False
+        if not self.keep_alive:
+            self.close()
+            return False
+        return True
+
     def _next(self) -> None:
         while self._queue and not self._closing:
-            request = self._queue.popleft()
-            self.keep_alive = request.keep_alive and self.keep_alive
-            try:
-                pending = self._app(request, self)
-            except Exception:
-                log.exception("handler failed")
-                self._error_close(500)
-                return
-            if pending is not None:
-                self._busy = True
-                task = asyncio.ensure_future(pending)
-                task.add_done_callback(self._done)
-                return
-            if not self.keep_alive:
-                self.close()
+            if not self._run(self._queue.popleft()):
                 return
         if self._reading_paused and self.transport is not None and not self._closing:
             self._reading_paused = False
@@ -274,7 +289,7 @@ class Connection(asyncio.Protocol):
             length_line = b""
         else:
             length_line = b"Content-Length: %d\r\n" % length
-        return b"".join((status_line, b"Date: ", CLOCK.date(), b"\r\nServer: ocdn\r\n", block,
+        return b"".join((status_line, b"Date: ", CLOCK.date(), self._server_line, block,
                          length_line,
                          b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n"))
 
@@ -331,7 +346,7 @@ class Connection(asyncio.Protocol):
     def _error_close(self, status: int) -> None:
         self.keep_alive = False
         body = f"{status} {REASONS.get(status, '')}\n".encode()
-        self.respond(status, [("Content-Type", "text/plain")], body)
+        self.respond(status, [("Content-Type", "text/plain; charset=utf-8")], body)
         self.close()
 
     def close(self) -> None:
@@ -349,18 +364,31 @@ class Connection(asyncio.Protocol):
     def closing(self) -> bool:
         return self._closing
 
+    @property
+    def idle(self) -> bool:
+        """No request running or waiting."""
+        return not self._busy and not self._queue
+
 
 class HttpServer:
-    def __init__(self, handler: Handler, keepalive_timeout_s: float = 75.0,
-                 max_body_bytes: int = 1 << 20) -> None:
+    """Serves `handler` on a socket: `start()` binds, `stop()` lets running answers finish
+    (up to a grace period), then closes every connection."""
+
+    def __init__(self, handler: Handler, keepalive_timeout_s: float = 75.0, *,
+                 max_body_bytes: int = 1 << 20, max_url_bytes: int = MAX_HEAD_BYTES,
+                 server_name: str = "ocdn") -> None:
         self.handler = handler
         self.keepalive_timeout_s = keepalive_timeout_s
         self.max_body_bytes = max_body_bytes
+        self.max_url_bytes = max_url_bytes
+        self.server_line = f"\r\nServer: {server_name}\r\n".encode("latin-1")
         self.connections: set[Connection] = set()
+        self.stopping = False
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> None:
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> int:
+        """Listen on `sock`, or on host:port; returns the bound port (useful for port 0)."""
         loop = asyncio.get_running_loop()
         if sock is not None:
             self._server = await loop.create_server(lambda: Connection(self), sock=sock,
@@ -369,6 +397,7 @@ class HttpServer:
             self._server = await loop.create_server(lambda: Connection(self), host, port,
                                                     backlog=1024, reuse_address=True)
         self._sweeper = loop.create_task(self._sweep())
+        return self.port
 
     @property
     def port(self) -> int:
@@ -380,16 +409,19 @@ class HttpServer:
             await asyncio.sleep(1.0)
             limit = time.monotonic() - self.keepalive_timeout_s
             for conn in list(self.connections):
-                if conn.last_active < limit and not conn._busy and not conn._queue:
+                if conn.last_active < limit and conn.idle:
                     conn.close()
 
     async def stop(self, grace_s: float = 5.0) -> None:
+        self.stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         if self._server is not None:
             self._server.close()
         deadline = time.monotonic() + grace_s
-        while any(c._busy for c in self.connections) and time.monotonic() < deadline:
+        while any(not c.idle for c in self.connections) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         for conn in list(self.connections):
             conn.close()
