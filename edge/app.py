@@ -114,6 +114,8 @@ class EdgeApp:
         self.prefetch_slices = prefetch_slices
         self.send_mode = send_mode
         self.sendfile_min_bytes = sendfile_min_bytes
+        # Bodies of at least this many bytes go by sendfile(2), shorter ones by pread + write.
+        self.sendfile_from = {"sendfile": 0, "pread": 1 << 62}.get(send_mode, sendfile_min_bytes)
         self.tokens = tokens
         self.admin_token = admin_token
         self.state = EdgeState.UP
@@ -150,10 +152,7 @@ class EdgeApp:
     def _done(self, req: Request, status: int, cache: str, nbytes: int, key: str,
               hit_bytes: int = 0) -> None:
         seconds = time.perf_counter() - req.started
-        m = self.metrics
-        m.request(status, cache, seconds)
-        m.served_bytes["hit"] += hit_bytes
-        m.served_bytes["miss"] += nbytes - hit_bytes
+        self.metrics.request(status, cache, seconds, nbytes, hit_bytes)
         if self.access_log.enabled:
             self.access_log.write(req, status, cache, nbytes, key, seconds)
 
@@ -299,8 +298,9 @@ class EdgeApp:
             m = _SIMPLE_RANGE.fullmatch(spec)
             if m is None:
                 return False
-            start = int(m.group(1))
-            stop = min(int(m.group(2)) + 1, size)
+            first, last = m.groups()
+            start = int(first)
+            stop = min(int(last) + 1, size)
             if start >= stop:
                 return False
         slice_bytes = self.slice_bytes
@@ -308,24 +308,28 @@ class EdgeApp:
         if (stop - 1) // slice_bytes != index or index not in entry.present or (
                 conn.buffered()):
             return False
-        try:
-            fd = self.store.slice_fd(entry, index)
-        except OSError:
-            return False  # the general path notices the missing file and refills
+        fd = entry.fds.get(index)
+        opened = fd is None
+        if fd is None:
+            try:
+                fd = self.store.slice_fd(entry, index)
+            except OSError:
+                return False  # the general path notices the missing file and refills
         view = self._view(meta)
         length = stop - start
         if spec is None:
             head = conn.head(200, view.block + b"X-Cache: HIT\r\n", length)
         else:
-            head = conn.head(206, view.block + b"Content-Range: bytes %d-%d/%d\r\nX-Cache: HIT"
-                             b"\r\n" % (start, stop - 1, size), length)
+            head = conn.head(206, b"%sContent-Range: bytes %d-%d/%d\r\nX-Cache: HIT\r\n" % (
+                view.block, start, stop - 1, size), length)
         offset = start - index * slice_bytes
-        if self._sendfile_for(length):
+        if length >= self.sendfile_from:
             conn.write(head)
             _sendfile_piece(conn, fd, offset, length)
         else:
             conn.writelines([head, os.pread(fd, length, offset)])
-        self.store.trim_fds()
+        if opened:
+            self.store.trim_fds()  # only an open can take the cache past its cap
         self.policy.access(SliceKey(meta.key, index), min(slice_bytes, size - index * slice_bytes),
                            time.time())
         self._done(req, 200 if spec is None else 206, "hit", length, meta.key, length)
@@ -350,7 +354,7 @@ class EdgeApp:
                     self.policy.remove(SliceKey(entry.meta.key, index))
             return False
         head = conn.head(plan.status, plan.headers + b"X-Cache: HIT\r\n", plan.length)
-        if self._sendfile_for(plan.length):
+        if plan.length >= self.sendfile_from:
             conn.write(head)
             for before, ps in pieces_out:
                 if before:
@@ -506,13 +510,8 @@ class EdgeApp:
         return entry is not None and entry.meta.same_version(meta) and self._all_present(entry,
                                                                                          plan)
 
-    def _sendfile_for(self, length: int) -> bool:
-        """Whether `length` body bytes go by sendfile(2) rather than pread + write."""
-        return self.send_mode == "sendfile" or (
-            self.send_mode == "auto" and length >= self.sendfile_min_bytes)
-
     async def _send_file(self, conn: Connection, fd: int, offset: int, length: int) -> None:
-        use_sendfile = self._sendfile_for(length)
+        use_sendfile = length >= self.sendfile_from
         end = offset + length
         while offset < end:
             n = min(CHUNK_BYTES, end - offset)

@@ -50,7 +50,7 @@ class Histogram:
 
 class EdgeMetrics:
     def __init__(self) -> None:
-        self.requests: dict[tuple[str, str], int] = {}  # (status, cache) -> count
+        self.requests: dict[tuple[int, str], int] = {}  # (status, cache) -> count
         self.served_bytes = {"hit": 0, "miss": 0}
         self.origin_requests: dict[str, int] = {}  # outcome -> count
         self.origin_bytes = 0
@@ -58,10 +58,17 @@ class EdgeMetrics:
         self.request_latency = Histogram()
         self.token_rejections: dict[str, int] = {}
 
-    def request(self, status: int, cache: str, seconds: float) -> None:
-        key = (str(status), cache)
-        self.requests[key] = self.requests.get(key, 0) + 1
-        self.request_latency.observe(seconds)
+    def request(self, status: int, cache: str, seconds: float, sent: int, hit: int) -> None:
+        """One answered request: `sent` body bytes, of which `hit` came from the disk."""
+        key = (status, cache)
+        requests = self.requests
+        requests[key] = requests.get(key, 0) + 1
+        latency = self.request_latency
+        latency.counts[bisect_left(latency.buckets, seconds)] += 1
+        latency.sum += seconds
+        served = self.served_bytes
+        served["hit"] += hit
+        served["miss"] += sent - hit
 
     def origin(self, outcome: str, seconds: float, nbytes: int) -> None:
         self.origin_requests[outcome] = self.origin_requests.get(outcome, 0) + 1
@@ -82,7 +89,7 @@ class EdgeCollector(Collector):
         requests = CounterMetricFamily("ocdn_edge_requests", "Requests answered, by status "
                                        "and cache result", labels=["status", "cache"])
         for (status, cache), count in sorted(m.requests.items()):
-            requests.add_metric([status, cache], count)
+            requests.add_metric([str(status), cache], count)
         yield requests
         served = CounterMetricFamily("ocdn_edge_served_bytes", "Body bytes sent to clients, "
                                      "by cache result", labels=["cache"])
