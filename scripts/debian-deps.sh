@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages ocdn's tests and benchmarks use, when missing:
 #   test  -> curl (a client in tests), prometheus + promtool (metrics and alert rules)
-#   bench -> nginx (the anchor), wrk (load)
+#   bench -> nginx (the anchor), wrk (closed-loop load), h2load (open-loop load)
 # Runs apt-get as root, or through sudo when available.
 set -euo pipefail
 want=()
 need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 case "${1:-test}" in
   test)  need curl curl; need prometheus prometheus; need promtool prometheus ;;
-  bench) need nginx nginx; need wrk wrk; need curl curl ;;
+  bench) need nginx nginx; need wrk wrk; need h2load nghttp2-client; need curl curl ;;
   *) echo "usage: $0 [test|bench]" >&2; exit 2 ;;
 esac
 [ ${#want[@]} -eq 0 ] && exit 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from common.config import ConfigError, option
 from common.logs import parse_level
 
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128")
+_PATHWAY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 
 
 def parse_listen(value: Any) -> str:
@@ -85,6 +87,9 @@ class SteeringConfig:
     low_throughput_bps: int = field(default=0, metadata=option(
         "content steering: a player reporting less than this on its pathway gets that "
         "pathway moved down one place; 0: off"))
+    base_pathway: str = field(default="cdn", metadata=option(
+        "content steering: the pathway of the encoder's playlists (its --pathway) that "
+        "each site's PATHWAY-CLONES entry copies, when the player does not report one"))
     trusted_proxies: tuple[str, ...] = field(default=DEFAULT_TRUSTED_PROXIES, metadata=option(
         "comma-separated networks whose X-Forwarded-For is believed", parse=parse_networks))
     topology_check_s: float = field(default=1.0, metadata=option(
@@ -105,6 +110,9 @@ class SteeringConfig:
         for name in ("hot_rps_per_edge", "low_throughput_bps", "topology_check_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, f"must be >= 0, got {getattr(self, name)!r}")
+        if not _PATHWAY_ID.fullmatch(self.base_pathway):
+            raise ConfigError("base_pathway", "must be 1-64 characters of A-Z a-z 0-9 . _ -, "
+                              f"got {self.base_pathway!r}")
         if self.probe_timeout_s > self.poll_interval_s:
             raise ConfigError("probe_timeout_s", f"{self.probe_timeout_s} exceeds "
                               f"poll_interval_s {self.poll_interval_s}")

@@ -2,7 +2,8 @@
 
     GET /v1/steer?path=/KEY          JSON: ranked signed URLs, ttl, and what they are
     GET /r/KEY                       302 to the best URL (so `curl -L` works)
-    GET /v1/content-steering?...     HLS/DASH steering manifest, pathways = sites
+    GET /v1/content-steering?...     HLS/DASH steering manifest: sites as pathways, each
+                                     a clone of the encoder's pathway on its best edge
     GET /v1/edges                    every edge's state and why, and the topology's
     GET /healthz, /metrics
 
@@ -28,17 +29,20 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common import http
 from steering.clientaddr import ClientAddress
+from steering.contentsteering import title_scope
 from steering.errors import NotFound, SteeringError
 from steering.service import CONTENT_STEERING_PATH, Answer, Steering
 from steering.urls import parse_key
 
 log = logging.getLogger("ocdn.steering.server")
+_json_str = json.encoder.encode_basestring_ascii  # json.dumps of one str, without the rest
 
 JSON = "application/json"
 _NO_STORE = (("Cache-Control", "no-store"),)
 MAX_URL_BYTES = 8 * 1024  # steering URLs are short; a longer one is an error or an attack
 MAX_BODY_BYTES = 64 * 1024  # GET and HEAD only: a body is read, bounded and ignored
 SERVER_NAME = "ocdn-steering"
+HEAD_MEMO_ENTRIES = 1 << 16
 
 
 @dataclass(slots=True)
@@ -90,6 +94,21 @@ def error_response(exc: SteeringError) -> Response:
     return Response(exc.status, body, JSON, tuple(exc.headers().items()))
 
 
+def title_of(query: Mapping[str, str]) -> tuple[str, str]:
+    """(the content key, the title's directory) of a content-steering request:
+    `path=/t1/hls.m3u8` (the playlist) gives ("/t1/hls.m3u8", "/t1/"), `title=t1` (the
+    encoder's `--steering-url ...?title={title}`) gives ("/t1", "/t1/"), neither ("/", "")."""
+    raw = query.get("path")
+    if raw:
+        key = parse_key(raw)
+        return key, title_scope(key)
+    title = query.get("title")
+    if title:
+        key = parse_key("/" + title)
+        return key, key + "/"
+    return "/", ""
+
+
 def answer_doc(key: str, answer: Answer) -> dict[str, object]:
     d = answer.decision
     return {
@@ -110,6 +129,8 @@ class SteeringApp:
     def __init__(self, steering: Steering) -> None:
         self.steering = steering
         self.clients = ClientAddress(steering.config.trusted_proxies)
+        # id(urls) -> (urls, key, JSON up to the client's part); see `_steer_body`
+        self._heads: dict[int, tuple[tuple[str, ...], str, str]] = {}
         self._exact: dict[str, Callable[[Request], Response]] = {
             "/v1/steer": self.steer,
             CONTENT_STEERING_PATH: self.content_steering,
@@ -156,8 +177,27 @@ class SteeringApp:
     def steer(self, req: Request) -> Response:
         key = parse_key(req.query.get("path"))
         answer = self.steering.steer(self._client(req), key)
-        return Response(200, json.dumps(answer_doc(key, answer)).encode(), JSON,
+        return Response(200, self._steer_body(key, answer), JSON,
                         (("Cache-Control", f"private, max-age={answer.ttl_s}"),))
+
+    def _steer_body(self, key: str, answer: Answer) -> bytes:
+        """`json.dumps(answer_doc(key, answer))`, byte for byte, from a cached head: all
+        but the client part is the same for every answer that shares its URL tuple (the
+        service hands out one tuple per plan and token window). Saves ~8 µs of ~35."""
+        urls = answer.urls
+        hit = self._heads.get(id(urls))
+        if hit is None or hit[0] is not urls or hit[1] != key:
+            doc = answer_doc(key, answer)
+            del doc["client"]
+            text = json.dumps(doc)
+            hit = (urls, key, f'{text[:-1]}, "client": ')
+            if len(self._heads) >= HEAD_MEMO_ENTRIES:
+                self._heads.clear()
+            self._heads[id(urls)] = hit
+        d = answer.decision
+        prefix = _json_str(d.prefix) if d.prefix else "null"
+        return (f'{hit[2]}{{"address": {_json_str(d.client)}, "prefix": {prefix}, '
+                f'"localisation": "{d.localisation.value}"}}}}').encode()
 
     def redirect(self, req: Request) -> Response:
         key = parse_key(req.path[len("/r"):])
@@ -165,9 +205,8 @@ class SteeringApp:
         return Response(302, b"", JSON, (("Location", answer.urls[0]), *_NO_STORE))
 
     def content_steering(self, req: Request) -> Response:
-        raw = req.query.get("path")
-        key = parse_key(raw) if raw else "/"
-        doc = self.steering.content_steering(self._client(req), key, req.query)
+        key, scope = title_of(req.query)
+        doc = self.steering.content_steering(self._client(req), key, req.query, scope)
         return Response(200, json.dumps(doc).encode(), JSON, _NO_STORE)
 
     def edges(self, req: Request) -> Response:

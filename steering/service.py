@@ -6,9 +6,12 @@ the snapshot is rebuilt only when some edge's tier or reason changes, which is r
 so a decision never waits on health bookkeeping. A topology reload keeps the health of
 every edge whose id and URL are unchanged, so a reload moves no traffic by itself.
 
-Per answer it signs the URLs, counts the decision by localisation and writes one
-decision log line: client, matched prefix, sites, edges and the reasons behind them.
-No I/O here beyond logging; time comes from an injected clock.
+Per answer it signs the URLs (one URL tuple per plan and token window, reused), counts
+the decision by localisation and writes one decision log line: client, matched prefix,
+sites, edges and the reasons behind them. A content-steering answer also names, per
+site, the host of its best edge and a token for the title's directory, from which
+`contentsteering` builds the pathway clones. No I/O here beyond logging; time comes from
+an injected clock.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from common.tokens import KeyRing
+from common.tokens import PARAM, KeyRing
 from steering import contentsteering as cs
 from steering.config import SteeringConfig
 from steering.decisionlog import DecisionLog
@@ -37,13 +40,14 @@ from steering.health import (
 from steering.hotness import RateEstimator
 from steering.metrics import Metrics
 from steering.ranking import spread_width
-from steering.steer import Decision, Policy, Routes, build_routes, decide
-from steering.topology import Topology
+from steering.steer import Decision, Plan, Policy, Routes, build_routes, decide, site_best
+from steering.topology import Edge, Topology
 from steering.urls import Signer, client_network
 
 log = logging.getLogger("ocdn.steering")
 
 CONTENT_STEERING_PATH = "/v1/content-steering"
+SIGNED_MEMO_ENTRIES = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,8 @@ class Steering:
         self.loaded_at = clock()
         self.reload_error = ""
         self._tiers: dict[str, tuple[Tier, str]] = {}
+        # id(plan) -> (plan, expires, network, urls); the plan is kept so its id stays its own
+        self._signed: dict[int, tuple[Plan, int, str, tuple[str, ...]]] = {}
         self.routes: Routes = build_routes(topology, {})
         self.set_topology(topology)
 
@@ -90,6 +96,7 @@ class Steering:
         self.topology = topology
         if ring is not None:
             self.signer = Signer(ring, self.config.token_ttl_s)
+        self._signed = {}
         self.loaded_at = self.clock()
         self.reload_error = ""
         self.metrics.prefixes.set(len(topology.prefixes))
@@ -147,32 +154,80 @@ class Steering:
         decision = self.decide(client, key)
         network = (client_network(client, decision.prefix)
                    if self.config.token_bind_client and self.signer.ring is not None else "")
-        urls, expires = self.signer.urls(decision.edges, key, self.clock(), network)
+        urls, expires = self._urls(decision, key, network)
         self.metrics.decision_seconds.observe(time.perf_counter() - start)
         self._log(decision, key)
         return Answer(decision, urls, expires, self.config.answer_ttl_s)
 
+    def _urls(self, decision: Decision, key: str, network: str) -> tuple[tuple[str, ...], int]:
+        """The signed URLs of a decision; the same tuple for every answer from one plan
+        in one token window (so `server` can reuse its JSON too)."""
+        plan = decision.plan
+        now = self.clock()
+        expires = self.signer.expires(now)
+        hit = self._signed.get(id(plan)) if plan is not None else None
+        if hit is not None and hit[0] is plan and hit[1] == expires and hit[2] == network:
+            return hit[3], expires
+        urls, expires = self.signer.urls(decision.edges, key, now, network)
+        if plan is not None:
+            if len(self._signed) >= SIGNED_MEMO_ENTRIES:
+                self._signed.clear()
+            self._signed[id(plan)] = (plan, expires, network, urls)
+        return urls, expires
+
     def content_steering(
-        self, client: str, key: str, query: Mapping[str, str]
+        self, client: str, key: str, query: Mapping[str, str], scope: str = ""
     ) -> dict[str, object]:
+        """The steering manifest for `client` playing the title at `key`; `scope` is the
+        title's directory, which the clones' tokens cover ("" for no token)."""
         q = cs.parse_query(query)
         decision = self.decide(client, key)
         order, note = cs.prioritise(decision.pathways, q, self.config.low_throughput_bps)
+        base, carry = cs.base_pathway(q, self.topology.site_by_id, self.config.base_pathway)
+        if carry:
+            q = cs.with_base(q, base)
+        hosts, params = self._clone_targets(decision, key, order, scope)
+        clones = cs.clones(order, base, hosts, params)
         notes = [n for n in (*q.notes, note) if n]
         if q.pathway or q.throughput_bps is not None:
             notes.insert(0, f"player on {q.pathway or '?'} at {q.throughput_bps} bit/s")
-        self._log(decision, key, f"pathways={','.join(order)}", *notes)
+        self._log(decision, key, f"pathways={','.join(order)}",
+                  f"clones of {base}: {len(clones)}", *notes)
         return cs.manifest(order, self.config.steering_ttl_s,
-                           cs.reload_uri(CONTENT_STEERING_PATH, q), q.protocol)
+                           cs.reload_uri(CONTENT_STEERING_PATH, q), q.protocol, clones)
+
+    def _clone_targets(
+        self, d: Decision, key: str, order: list[str], scope: str
+    ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """Per pathway (site): the host of its best edge for this client and title, and
+        the query parameters (a token for `scope`) its clone adds to every URI."""
+        first: dict[str, Edge] = {}
+        for e in d.edges:
+            first.setdefault(e.site, e)
+        signing = bool(scope) and self.signer.ring is not None
+        network = (client_network(d.client, d.prefix)
+                   if signing and self.config.token_bind_client else "")
+        now = self.clock()
+        hosts: dict[str, str] = {}
+        params: dict[str, dict[str, str]] = {}
+        for site in order:
+            edge = first.get(site) or site_best(self.routes, site, key, d.spread, d.client)
+            if edge is None:
+                continue
+            hosts[site] = cs.edge_host(edge.url)
+            if signing:
+                params[site] = {PARAM: self.signer.token(edge.path_prefix + scope, now, network)}
+        return hosts, params
 
     def _log(self, d: Decision, key: str, *extra: str) -> None:
         if not self.config.decision_log or not self.decision_log.enabled:
             return
         why = "; ".join((*d.why, *extra))
+        where = d.plan.log if d.plan is not None else (f"sites={','.join(d.sites) or '-'} "
+                          f"edges={','.join(e.id for e in d.edges) or '-'}")
         self.decision_log.write(
             f"client={d.client} loc={d.localisation.value} prefix={d.prefix or '-'} key={key} "
-            f"sites={','.join(d.sites) or '-'} edges={','.join(e.id for e in d.edges) or '-'} "
-            f"why={why!r}")
+            f"{where} why={why!r}")
 
     def edges_report(self) -> dict[str, object]:
         now = self.clock()

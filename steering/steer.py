@@ -22,8 +22,9 @@ out first, the remaining usable edges top the answer up in site order.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from steering.errors import BadRequest
@@ -33,6 +34,7 @@ from steering.ranking import client_hash, rank, spread, stable_hash
 from steering.topology import Edge, Topology
 
 RANKED_MEMO_ENTRIES = 1 << 17
+PLAN_MEMO_ENTRIES = 1 << 17
 
 
 class Localisation(StrEnum):
@@ -63,23 +65,53 @@ class SiteRoutes:
 class Routes:
     """A consistent view for decisions: the topology and every edge's tier.
 
-    The site order for each distinct preference list (a topology has a few dozen, shared
-    by all its prefixes) is computed on first use and kept; a `Routes` is replaced, not
-    changed, when a tier changes, which is what keeps the memo right.
+    Three memos ride on a snapshot, all of what does not depend on time or on the client
+    beyond its sites: the site order for each distinct preference list (a topology has a
+    few dozen, shared by all its prefixes), each site's ranking for a key, and the whole
+    `Plan` for (sites, key, hot width, the client's place in that width). A `Routes` is
+    replaced, not changed, when a tier changes, which is what keeps the memos right.
     """
 
-    __slots__ = ("_orders", "_ranked", "sites", "topology")
+    __slots__ = ("_lcm", "_orders", "_plans", "_ranked", "sites", "topology")
 
     def __init__(self, topology: Topology, sites: Mapping[str, SiteRoutes]) -> None:
         self.topology = topology
         self.sites = sites
         self._orders: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._ranked: dict[tuple[str, int], tuple[list[Candidate], list[Candidate]]] = {}
+        self._plans: dict[tuple[object, ...], Plan] = {}
+        # a hot key's client picks edge `client % min(width, n)` of a site's n preferred
+        # edges: `client % lcm(1..min(width, widest))` fixes that pick in every site
+        widest = max((len(s.preferred) for s in sites.values()), default=1)
+        self._lcm = [1]
+        for n in range(1, widest + 1):
+            self._lcm.append(math.lcm(self._lcm[-1], n))
+
+    def pick(self, width: int, client: int) -> int:
+        """What of the client hash a plan depends on, for a key spread `width` wide."""
+        if width < 2:
+            return 0
+        return client % self._lcm[width]
+
+    def plan(self, preferred: tuple[str, ...], key: str, width: int, client: int,
+             policy: Policy) -> Plan:
+        """The edges for clients of `preferred` sites asking for `key`. Memoised: popular
+        keys are asked for many times a second, and this is most of a decision's cost.
+        A spread wider than the widest site picks the same edges as the widest site, so
+        the memo holds one plan per useful width, not per hot key's every rate step."""
+        width = min(width, len(self._lcm) - 1)
+        memo_key = (key, preferred, width, self.pick(width, client), policy)
+        hit = self._plans.get(memo_key)
+        if hit is None:
+            hit = _plan(self, preferred, key, width, client, policy)
+            if len(self._plans) >= PLAN_MEMO_ENTRIES:
+                self._plans.clear()
+            self._plans[memo_key] = hit
+        return hit
 
     def ranked(self, site_id: str, key_hash: int) -> tuple[list[Candidate], list[Candidate]]:
-        """A site's preferred and degraded edges, each best first for the key. Memoised:
-        popular keys are asked for many times a second, and ranking is a third of a
-        decision; the memo goes with the snapshot."""
+        """A site's preferred and degraded edges, each best first for the key. Memoised
+        with the snapshot."""
         hit = self._ranked.get((site_id, key_hash))
         if hit is None:
             site = self.sites[site_id]
@@ -117,6 +149,19 @@ class Decision:
     pathways: tuple[str, ...]  # every site with a usable edge, in preference order
     why: tuple[str, ...]
     spread: int = 1
+    plan: Plan | None = field(default=None, compare=False, repr=False)  # what it came from
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A decision less the client: the same for every client of the same sites (and,
+    for a hot key, the same pick among its top edges)."""
+
+    edges: tuple[Edge, ...]  # best first
+    sites: tuple[str, ...]
+    pathways: tuple[str, ...]
+    notes: tuple[str, ...]  # the why after the localisation line
+    log: str  # "sites=… edges=…" of the decision log line
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -168,22 +213,47 @@ def site_edges(
     return ranked + degraded if degraded else ranked
 
 
+def site_best(routes: Routes, site_id: str, key: str, width: int, client: str) -> Edge | None:
+    """The edge a decision for `client` and `key` would put first from `site_id` (None
+    when the site has no usable edge)."""
+    site = routes.sites.get(site_id)
+    if site is None or site.skip:
+        return None
+    ranked = site_edges(routes, site_id, stable_hash(key), width, client_hash(client))
+    return ranked[0].edge if ranked else None
+
+
 def decide(
     routes: Routes, client: str, key: str, width: int = 1, policy: Policy = Policy()
 ) -> Decision:
     """Rank edges for `client` asking for `key`; `width` is the key's hot spread."""
     localisation, prefix, preferred = localise(routes.topology, client)
-    order, pathways = routes.order(preferred)
     if localisation is Localisation.PREFIX:
-        why = [f"prefix {prefix} -> {','.join(preferred)}"]
+        head = f"prefix {prefix} -> {','.join(preferred)}"
     elif localisation is Localisation.DEFAULT:
-        why = [f"no prefix matched -> default {','.join(preferred)}"]
+        head = f"no prefix matched -> default {','.join(preferred)}"
     else:
-        why = ["no prefix matched, no default sites -> all sites"]
-    if width > 1:
-        why.append(f"hot key spread over {width} edges per site")
+        head = "no prefix matched, no default sites -> all sites"
+    plan = routes.plan(preferred, key, width, client_hash(client) if width > 1 else 0, policy)
+    return Decision(
+        client=client,
+        localisation=localisation,
+        prefix=prefix,
+        edges=plan.edges,
+        sites=plan.sites,
+        pathways=plan.pathways,
+        why=(head, *plan.notes) if width < 2 else
+            (head, f"hot key spread over {width} edges per site", *plan.notes),
+        spread=width,
+        plan=plan,
+    )
+
+
+def _plan(routes: Routes, preferred: tuple[str, ...], key: str, width: int, chash: int,
+          policy: Policy) -> Plan:
+    order, pathways = routes.order(preferred)
+    why: list[str] = []
     key_hash = stable_hash(key)
-    chash = client_hash(client)
     chosen: list[Candidate] = []
     used = 0
     leftovers: list[list[Candidate]] = []
@@ -212,13 +282,6 @@ def decide(
             break
         chosen += rest[:room]
     edges = tuple(c.edge for c in chosen)
-    return Decision(
-        client=client,
-        localisation=localisation,
-        prefix=prefix,
-        edges=edges,
-        sites=tuple(dict.fromkeys(e.site for e in edges)),
-        pathways=pathways,
-        why=tuple(why),
-        spread=width,
-    )
+    sites = tuple(dict.fromkeys(e.site for e in edges))
+    log = f"sites={','.join(sites) or '-'} edges={','.join(e.id for e in edges) or '-'}"
+    return Plan(edges, sites, pathways, tuple(why), log)

@@ -83,6 +83,23 @@ class Signer:
         g = self.granularity_s
         return -(-int(now + self.ttl_s) // g) * g
 
+    def token(self, path: str, now: float, network: str = "") -> str:
+        """The token for `path` (a title's directory, for content steering's clones), ""
+        when URLs are not signed."""
+        if self.ring is None:
+            return ""
+        cache = self._window(self.expires(now))
+        token = cache.get((path, network))
+        if token is None:
+            token = cache[path, network] = tokens.sign(path, self._expires, self.ring, network)
+        return token
+
+    def _window(self, expires: int) -> dict[tuple[str, str], str]:
+        if expires != self._expires or len(self._cache) >= self.max_entries:
+            self._cache = {}
+            self._expires = expires
+        return self._cache
+
     def urls(self, edges: tuple[Edge, ...], key: str, now: float,
              network: str = "") -> tuple[tuple[str, ...], int]:
         """(the signed URLs, their expiry in Unix seconds)."""
@@ -90,10 +107,7 @@ class Signer:
         ring = self.ring
         if ring is None:
             return tuple(e.url + key for e in edges), expires
-        if expires != self._expires or len(self._cache) >= self.max_entries:
-            self._cache = {}
-            self._expires = expires
-        cache = self._cache
+        cache = self._window(expires)
         out = []
         for e in edges:
             path = e.path_prefix + key

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from common.status import EdgeState, EdgeStatus
 from steering.config import SteeringConfig
 from steering.health import Probe
-from steering.server import Request, Response, SteeringApp, http_server
+from steering.server import Request, Response, SteeringApp, answer_doc, http_server
 from steering.service import Steering
 from steering.topofile import parse_topology
 
@@ -76,14 +76,48 @@ def test_redirect(app: SteeringApp) -> None:
     assert header(resp, "Cache-Control") == "no-store"
 
 
+def _first_host_per_site(app: SteeringApp, key: str, client: str) -> dict[str, str]:
+    doc = json.loads(get(app, f"/v1/steer?path={key}", x_forwarded_for=client).body)
+    hosts: dict[str, str] = {}
+    for url, edge in zip(doc["urls"], doc["edges"], strict=True):
+        hosts.setdefault(edge["site"], urlsplit(url).netloc)
+    return hosts
+
+
 def test_content_steering(app: SteeringApp) -> None:
     resp = get(app, '/v1/content-steering?path=/t1/m.m3u8&_HLS_pathway="ams-ix"'
                     "&_HLS_throughput=1000", x_forwarded_for="10.1.0.1")
+    hosts = _first_host_per_site(app, "/t1/m.m3u8", "10.1.0.1")
     assert json.loads(resp.body) == {
         "VERSION": 1, "TTL": 300, "RELOAD-URI": "/v1/content-steering?path=%2Ft1%2Fm.m3u8",
-        "PATHWAY-PRIORITY": ["ams-ix", "fra-ix"]}
+        "PATHWAY-PRIORITY": ["ams-ix", "fra-ix"],
+        # unsigned here: the clones carry the host of each site's best edge, no PARAMS
+        "PATHWAY-CLONES": [
+            {"BASE-ID": "cdn", "ID": "ams-ix", "URI-REPLACEMENT": {"HOST": hosts["ams-ix"]}},
+            {"BASE-ID": "cdn", "ID": "fra-ix", "URI-REPLACEMENT": {"HOST": "127.0.0.1:8201"}},
+        ]}
     dash = json.loads(get(app, "/v1/content-steering?_DASH_pathway=x").body)
     assert dash["SERVICE-LOCATION-PRIORITY"] == ["fra-ix", "ams-ix"]
+    assert [c["BASE-ID"] for c in dash["PATHWAY-CLONES"]] == ["x", "x"]
+    assert dash["RELOAD-URI"] == "/v1/content-steering?base=x"
+
+
+def test_content_steering_by_title(app: SteeringApp) -> None:
+    by_title = json.loads(get(app, "/v1/content-steering?title=t1",
+                              x_forwarded_for="10.1.0.1").body)
+    assert by_title["RELOAD-URI"] == "/v1/content-steering?title=t1"
+    hosts = _first_host_per_site(app, "/t1", "10.1.0.1")
+    assert {c["ID"]: c["URI-REPLACEMENT"]["HOST"] for c in by_title["PATHWAY-CLONES"]} == hosts
+
+
+def test_steer_body_is_json_dumps_of_the_answer(app: SteeringApp) -> None:
+    """The cached JSON head changes nothing: every body equals json.dumps of the doc."""
+    for i in range(300):
+        client = f"10.{1 + i % 3}.{i % 7}.{i % 250}"
+        key = f"/t{i % 11}/r{i % 4}.mp4"
+        resp = get(app, f"/v1/steer?path={key}", x_forwarded_for=client)
+        answer = app.steering.steer(client, key)
+        assert resp.body == json.dumps(answer_doc(key, answer)).encode()
 
 
 @pytest.mark.parametrize(("target", "status", "reason"), [

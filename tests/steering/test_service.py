@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -186,6 +187,7 @@ def test_hot_keys_spread_over_more_edges(steering: Steering) -> None:
 def test_content_steering_lists_pathways(steering: Steering) -> None:
     doc = steering.content_steering("10.1.2.3", "/t1/master.m3u8",
                                     {"path": "/t1/master.m3u8", "_HLS_pathway": '"fra-ix"'})
+    del doc["PATHWAY-CLONES"]
     assert doc == {"VERSION": 1, "TTL": 300,
                    "RELOAD-URI": "/v1/content-steering?path=%2Ft1%2Fmaster.m3u8",
                    "PATHWAY-PRIORITY": ["ams-ix", "fra-ix"]}
@@ -193,3 +195,80 @@ def test_content_steering_lists_pathways(steering: Steering) -> None:
         steering.record_probe(edge, up(edge, EdgeState.DRAINING))
     doc = steering.content_steering("10.1.2.3", "/", {"_DASH_pathway": "ams-ix"})
     assert doc["PATHWAY-PRIORITY"] == doc["SERVICE-LOCATION-PRIORITY"] == ["fra-ix"]
+
+
+def _clones(doc: dict[str, object]) -> dict[str, dict[str, Any]]:
+    return {c["ID"]: c for c in doc["PATHWAY-CLONES"]}  # type: ignore[attr-defined]
+
+
+def test_each_site_is_a_clone_of_the_base_on_its_best_edge_with_a_title_token(
+    steering: Steering
+) -> None:
+    doc = steering.content_steering("10.1.2.3", "/t1/hls.m3u8", {"path": "/t1/hls.m3u8"},
+                                    scope="/t1/")
+    decision = steering.steer("10.1.2.3", "/t1/hls.m3u8").decision
+    best = {}
+    for e in decision.edges:
+        best.setdefault(e.site, e)
+    clones = _clones(doc)
+    assert list(clones) == doc["PATHWAY-PRIORITY"] == ["ams-ix", "fra-ix"]
+    for site, clone in clones.items():
+        assert clone["BASE-ID"] == "cdn"
+        replacement = clone["URI-REPLACEMENT"]
+        assert replacement["HOST"] == urlsplit(best[site].url).netloc
+        token = replacement["PARAMS"]["token"]
+        # one token for the whole title directory, for the token window of /v1/steer
+        tokens.verify(token, "/t1/", RING, now=1_000_600)
+        assert token.split("~")[1] == "1000620"
+        with pytest.raises(tokens.TokenError):
+            tokens.verify(token, "/t2/", RING, now=1_000_600)
+
+
+def test_clones_follow_health_and_skip_unusable_sites(steering: Steering) -> None:
+    for _ in range(2):
+        steering.record_probe("fra-1", DOWN)
+        steering.record_probe("fra-2", DOWN)
+    doc = steering.content_steering("10.1.2.3", "/t1/hls.m3u8", {}, scope="/t1/")
+    assert list(_clones(doc)) == doc["PATHWAY-PRIORITY"] == ["ams-ix"]
+    for _ in range(3):
+        steering.record_probe("fra-2", up("fra-2"))
+        steering.record_probe("fra-1", up("fra-1"))
+    doc = steering.content_steering("192.0.2.1", "/t1/hls.m3u8", {}, scope="/t1/")
+    assert list(_clones(doc)) == ["fra-ix", "ams-ix"]
+
+
+def test_no_params_without_a_scope_or_a_key_ring() -> None:
+    s = Steering(SteeringConfig(topology="t.yaml"), topology(), None, clock=Clock())
+    for edge in s.topology.edge_by_id:
+        s.record_probe(edge, up(edge))
+    doc = s.content_steering("10.1.2.3", "/t1/hls.m3u8", {}, scope="/t1/")
+    assert all(set(c["URI-REPLACEMENT"]) == {"HOST"} for c in _clones(doc).values())
+    config = SteeringConfig(topology="t.yaml")
+    signed = Steering(config, topology(), RING, clock=Clock())
+    doc = signed.content_steering("10.1.2.3", "/", {}, scope="")
+    assert all(set(c["URI-REPLACEMENT"]) == {"HOST"} for c in _clones(doc).values())
+
+
+def test_clone_tokens_bind_the_client_network_when_asked() -> None:
+    config = SteeringConfig(topology="t.yaml", token_bind_client=True, base_pathway="origin")
+    s = Steering(config, topology(), RING, clock=Clock())
+    doc = s.content_steering("10.1.2.3", "/t1/hls.m3u8", {}, scope="/t1/")
+    for clone in _clones(doc).values():
+        assert clone["BASE-ID"] == "origin"
+        token = clone["URI-REPLACEMENT"]["PARAMS"]["token"]
+        assert token.split("~")[2] == "10.1.0.0/16"
+        tokens.verify(token, "/t1/", RING, now=1_000_000, client_ip="10.1.9.9")
+        with pytest.raises(tokens.TokenError, match="wrong-client"):
+            tokens.verify(token, "/t1/", RING, now=1_000_000, client_ip="10.2.0.1")
+
+
+def test_the_player_reported_base_is_cloned_and_carried(steering: Steering) -> None:
+    first = steering.content_steering("10.1.2.3", "/t1/hls.m3u8",
+                                      {"path": "/t1/hls.m3u8", "_HLS_pathway": "origin"})
+    assert {c["BASE-ID"] for c in _clones(first).values()} == {"origin"}
+    assert first["RELOAD-URI"] == "/v1/content-steering?path=%2Ft1%2Fhls.m3u8&base=origin"
+    later = steering.content_steering(
+        "10.1.2.3", "/t1/hls.m3u8",
+        {"path": "/t1/hls.m3u8", "base": "origin", "_HLS_pathway": "ams-ix"})
+    assert {c["BASE-ID"] for c in _clones(later).values()} == {"origin"}
+    assert later["RELOAD-URI"] == first["RELOAD-URI"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from steering.errors import BadRequest
 from steering.health import Tier
@@ -143,3 +145,27 @@ def test_nothing_usable_gives_an_empty_decision() -> None:
     r = build_routes(t, {e: (Tier.UNUSABLE, "down") for e in t.edge_by_id})
     d = decide(r, "10.1.2.3", "/k")
     assert d.edges == () and d.pathways == ()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 255), st.integers(0, 40),
+                          st.integers(1, 6)), min_size=1, max_size=60),
+       st.dictionaries(st.sampled_from(["ams-1", "ams-2", "ams-3", "fra-1", "fra-2", "lon-1"]),
+                       st.sampled_from([Tier.DEGRADED, Tier.UNUSABLE]), max_size=4))
+def test_memoised_decisions_equal_fresh_ones(
+    asks: list[tuple[int, int, int, int]], tiers: dict[str, Tier]
+) -> None:
+    """The plan memo (per sites, key, hot width and the client's pick) changes no answer:
+    one long-lived snapshot answers exactly as a fresh snapshot per request would."""
+    t = topo(default=["fra"])
+    states = {e: (Tier.PREFERRED, "up") for e in t.edge_by_id}
+    states.update({e: (tier, tier.name.lower()) for e, tier in tiers.items()})
+    shared = build_routes(t, states)
+    policy = Policy(max_edges=3, edges_per_site=2, min_sites=2)
+    for net, host, key, width in asks:
+        client = ("10.1.7.", "10.2.7.", "192.0.2.", "2001:db8::")[net] + str(host)
+        got = decide(shared, client, f"/k{key}", width, policy)
+        fresh = decide(build_routes(t, states), client, f"/k{key}", width, policy)
+        assert got == fresh
+        assert got.plan is not None and fresh.plan is not None
+        assert got.plan.log == fresh.plan.log
