@@ -9,7 +9,8 @@ Memory is bounded: past `max_keys` entries the keys whose decayed rate has falle
 `floor_per_s` are dropped (a sweep costs O(n) and happens at most once per `max_keys / 2`
 new keys); if the table is still more than half full, only the hottest half stays. A
 dropped key starts again from zero, which only delays its spreading.
-Pure: the caller passes `now`.
+Pure: the caller passes `now`. A clock that steps back (a wall clock being corrected)
+counts as no time passing, never as negative time: 2**(+hours / half-life) would overflow.
 """
 
 from __future__ import annotations
@@ -38,21 +39,21 @@ class RateEstimator:
             if len(self._rates) >= self.max_keys:
                 self._sweep(now)
         else:
-            rate = old[0] * 2.0 ** ((old[1] - now) * self._inv_half_life) + self._bump
-        self._rates[key] = (rate, now)
+            rate = old[0] * 2.0 ** (min(old[1] - now, 0.0) * self._inv_half_life) + self._bump
+        self._rates[key] = (rate, max(now, old[1]) if old is not None else now)
         return rate
 
     def rate(self, key: str, now: float) -> float:
         old = self._rates.get(key)
         if old is None:
             return 0.0
-        return old[0] * 2.0 ** ((old[1] - now) * self._inv_half_life)
+        return old[0] * 2.0 ** (min(old[1] - now, 0.0) * self._inv_half_life)
 
     def __len__(self) -> int:
         return len(self._rates)
 
     def _sweep(self, now: float) -> None:
-        decayed = {k: (r * 2.0 ** ((t - now) * self._inv_half_life), t)
+        decayed = {k: (r * 2.0 ** (min(t - now, 0.0) * self._inv_half_life), t)
                    for k, (r, t) in self._rates.items()}
         kept = {k: v for k, v in decayed.items() if v[0] >= self.floor_per_s}
         if len(kept) > self.max_keys // 2:

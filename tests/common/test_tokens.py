@@ -47,7 +47,8 @@ def test_expiry_is_inclusive_of_its_second() -> None:
     (None, "missing"),
     ("", "missing"),
     ("k2~2000000000~", "malformed"),
-    ("k2~2000000000~~sig~x", "malformed"),
+    ("k2~2000000000~~sig~1~x", "malformed"),
+    ("k2~2000000000~~sig~x", "wrong-path"),
     ("k2~20000000001234~~sig", "malformed"),
     ("k2~-1~~sig", "malformed"),
     ("k2~２０００~~sig", "malformed"),
@@ -87,6 +88,39 @@ def test_a_token_is_for_one_path() -> None:
             verify(token, other, RING, now=0)
 
 
+def test_a_directory_token_grants_every_path_under_it_and_nothing_else() -> None:
+    token = sign("/t1/", EXPIRES, RING)
+    assert token.endswith("~1")
+    for inside in ("/t1/hls.m3u8", "/t1/v720/1.m4s", "/t1/a/b/c/d.mp4"):
+        verify(token, inside, RING, now=0)
+    for outside in ("/t2/hls.m3u8", "/t1", "/t1/", "/T1/x.mp4", "/t10/x.mp4", "/x/t1/a"):
+        with pytest.raises(TokenError, match=r"bad-signature|wrong-path"):
+            verify(token, outside, RING, now=0)
+    deep = sign("/t1/v720/", EXPIRES, RING)
+    verify(deep, "/t1/v720/1.m4s", RING, now=0)
+    with pytest.raises(TokenError, match="bad-signature"):
+        verify(deep, "/t1/v1080/1.m4s", RING, now=0)
+
+
+def test_a_directory_token_cannot_be_widened_or_made_from_a_path_token() -> None:
+    token = sign("/t1/v720/", EXPIRES, RING)
+    kid, expires, prefix, sig, _ = token.split("~")
+    widened = f"{kid}~{expires}~{prefix}~{sig}~1"  # claims all of /t1/
+    with pytest.raises(TokenError, match="bad-signature"):
+        verify(widened, "/t1/v1080/1.m4s", RING, now=0)
+    path_token = sign("/t1/", EXPIRES, RING)
+    exact = sign("/t1/index", EXPIRES, RING)  # a path token's signature...
+    forged = exact + "~1"  # ...with a depth added is not a directory token
+    with pytest.raises(TokenError, match="bad-signature"):
+        verify(forged, "/t1/other.mp4", RING, now=0)
+    for depth in ("0", "x", "99", "-1", ""):
+        with pytest.raises(TokenError, match="wrong-path"):
+            verify(path_token.rsplit("~", 1)[0] + "~" + depth, "/t1/a.mp4", RING, now=0)
+    for bad in ("t1/", "/", "//", "/a//b/"):
+        with pytest.raises(ValueError, match="directory"):
+            sign(bad, EXPIRES, RING)
+
+
 def test_client_binding() -> None:
     token = sign(PATH, EXPIRES, RING, "10.1.2.3/16")
     assert token.split("~")[2] == "10.1.0.0/16"
@@ -104,8 +138,8 @@ def test_a_forged_token_learns_nothing_from_expiry() -> None:
         verify(forged, PATH, RING, now=EXPIRES)
 
 
-@given(path=st.text(min_size=1, max_size=80), expires=st.integers(0, 10**11),
-       now=st.integers(0, 10**11))
+@given(path=st.text(min_size=1, max_size=80).filter(lambda p: not p.endswith("/")),
+       expires=st.integers(0, 10**11), now=st.integers(0, 10**11))
 def test_sign_then_verify(path: str, expires: int, now: int) -> None:
     token = sign(path, expires, RING)
     if now <= expires:

@@ -42,3 +42,16 @@ def test_cold_keys_are_dropped_first() -> None:
 def test_half_life_must_be_positive() -> None:
     with pytest.raises(ValueError):
         RateEstimator(half_life_s=0)
+
+
+def test_a_clock_stepping_back_is_no_time_passing() -> None:
+    est = RateEstimator(half_life_s=10.0, max_keys=4)
+    for i in range(20):
+        est.hit("k", 1_000_000.0 + i * 0.1)
+    before = est.rate("k", 1_000_002.0)
+    back = 1_000_000.0 - 3 * 3600  # hours back: 2**(+1080) would overflow a float
+    assert est.rate("k", back) == pytest.approx(before, rel=0.05)
+    assert est.hit("k", back) > before
+    for i in range(8):
+        est.hit(f"other-{i}", back)  # a sweep with the clock behind
+    assert len(est) <= 4

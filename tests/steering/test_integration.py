@@ -545,16 +545,14 @@ def test_clone_tokens_are_one_per_title_and_scoped_to_it(cdn: Cdn) -> None:
     assert list(clones) == doc["PATHWAY-PRIORITY"] and len(clones) == 3
     for replacement in clones.values():
         token = replacement["PARAMS"][tokens.PARAM]
-        tokens.verify(token, "/t1/", RING, time.time())
+        tokens.verify(token, "/t1/v1/seg-1.m4s", RING, time.time())  # anything in /t1/
+        with pytest.raises(tokens.TokenError):
+            tokens.verify(token, "/t2/v1/seg-1.m4s", RING, time.time())
     assert len({r["PARAMS"][tokens.PARAM] for r in clones.values()}) == 1
     hosts = {urlsplit(e.url).netloc: name for name, e in cdn.edges.items()}
     assert hosts[clones["ams-ix"]["HOST"]] == cdn.steer(key="/t1/hls.m3u8")["edges"][0]["id"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the edge verifies a token against the exact request path (common.tokens.verify via "
-    "edge/app.py _check_token), so a title-directory token in the clone's PARAMS is "
-    "refused (403): needs a directory scope in common/tokens.py accepted by the edge"))
 def test_a_signed_clone_plays_the_title_through_token_checking_edges(cdn: Cdn) -> None:
     doc = steering_manifest(cdn.steering)
     got = play_first_pathway(doc, variant=1)

@@ -218,10 +218,10 @@ def test_each_site_is_a_clone_of_the_base_on_its_best_edge_with_a_title_token(
         assert replacement["HOST"] == urlsplit(best[site].url).netloc
         token = replacement["PARAMS"]["token"]
         # one token for the whole title directory, for the token window of /v1/steer
-        tokens.verify(token, "/t1/", RING, now=1_000_600)
+        tokens.verify(token, "/t1/v720/seg-1.m4s", RING, now=1_000_600)
         assert token.split("~")[1] == "1000620"
         with pytest.raises(tokens.TokenError):
-            tokens.verify(token, "/t2/", RING, now=1_000_600)
+            tokens.verify(token, "/t2/v720/seg-1.m4s", RING, now=1_000_600)
 
 
 def test_clones_follow_health_and_skip_unusable_sites(steering: Steering) -> None:
@@ -257,9 +257,9 @@ def test_clone_tokens_bind_the_client_network_when_asked() -> None:
         assert clone["BASE-ID"] == "origin"
         token = clone["URI-REPLACEMENT"]["PARAMS"]["token"]
         assert token.split("~")[2] == "10.1.0.0/16"
-        tokens.verify(token, "/t1/", RING, now=1_000_000, client_ip="10.1.9.9")
+        tokens.verify(token, "/t1/hls.m3u8", RING, now=1_000_000, client_ip="10.1.9.9")
         with pytest.raises(tokens.TokenError, match="wrong-client"):
-            tokens.verify(token, "/t1/", RING, now=1_000_000, client_ip="10.2.0.1")
+            tokens.verify(token, "/t1/hls.m3u8", RING, now=1_000_000, client_ip="10.2.0.1")
 
 
 def test_the_player_reported_base_is_cloned_and_carried(steering: Steering) -> None:
