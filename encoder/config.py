@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from common.config import ConfigError, option
 from common.sizes import parse_size
 from encoder.ladder import Rung, parse_bitrate, parse_ladder
+from encoder.manifests import check_token_param
 from origin.s3 import parse_s3_url
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
@@ -73,6 +74,11 @@ def _s3_url(value: object) -> str:
     return text
 
 
+def _token_param(value: object) -> str:
+    text = str(value).strip()
+    return check_token_param(text) if text else ""
+
+
 def _http_url(value: object) -> str:
     text = str(value).strip()
     if text and not text.startswith(("http://", "https://")):
@@ -104,6 +110,12 @@ class EncodeSettings:
         "({title} is replaced by the title ID); none when empty", parse=_http_url))
     pathway: str = field(default="cdn", metadata=option(
         "HLS pathway ID / DASH serviceLocation of the published copy"))
+    token_param: str = field(default="", metadata=option(
+        "pass this URL query parameter (e.g. token) from each media playlist's URL on to its "
+        "segments (#EXT-X-DEFINE:QUERYPARAM, HLS version 11) and from the MPD's URL to its "
+        "segments (DASH Annex I UrlQueryInfo), for edges that require signed URLs; off when "
+        "empty, since an HLS player must then refuse a media playlist URL without it",
+        parse=_token_param))
     trial_crfs: tuple[int, ...] = field(default=(22, 27, 32, 37), metadata=option(
         "per-title: x264 CRF values of the trial grid", parse=_crfs))
     sample_count: int = field(default=3, metadata=option(

@@ -19,11 +19,25 @@ the peak rates of every rendition that could be played"), and only ours carry co
 steering: `#EXT-X-CONTENT-STEERING` with a `PATHWAY-ID` on every variant (HLS), and
 `<ContentSteering>` with a `serviceLocation` on the BaseURL (DASH), when a steering URI
 is configured. All numbers come from the packaged tracks' box layouts.
+
+Token pass-through (`token_param`, off by default): a player adds a steering clone's
+PARAMS (`?token=...`) to the media playlist URLs, but resolves segment URIs against the
+playlist URL, which drops its query. With `token_param="token"` every media playlist
+imports its own URL's `token` (`#EXT-X-DEFINE:QUERYPARAM="token"`, RFC 8216bis §4.4.2.3,
+protocol version 11 per §7) and writes each segment and EXT-X-MAP URI as
+`1.m4s?token={$token}`. A client MUST fail to parse such a playlist when its URL lacks
+the parameter, which is why it stays off for unsigned deployments. The multivariant
+playlist is unchanged. The MPDs get the DASH equivalent, ISO/IEC 23009-1 Annex I: a
+`urn:mpeg:dash:urlparam:2014` UrlQueryInfo with `useMPDUrlQuery` on each AdaptationSet,
+so players append the MPD URL's query to segment URLs. It is a SupplementalProperty:
+players without Annex I (dash.js before 5, ffmpeg) ignore it and still play, e.g. with
+the clone PARAMS that dash.js adds to every request itself.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,11 +52,15 @@ DASH_SEGMENTBASE = "dash-segmentbase.mpd"
 ENTRY_POINTS = (HLS, HLS_BYTERANGE, DASH, DASH_SEGMENTBASE)
 
 HLS_VERSION = 7  # EXT-X-MAP in playlists of full segments, fMP4 (RFC 8216 §7)
+HLS_VERSION_QUERYPARAM = 11  # EXT-X-DEFINE with QUERYPARAM (RFC 8216bis §7)
 AUDIO_GROUP = "audio"
 MPD_NS = "urn:mpeg:dash:schema:mpd:2011"
 PROFILE_LIVE = "urn:mpeg:dash:profile:isoff-live:2011"
 PROFILE_ON_DEMAND = "urn:mpeg:dash:profile:isoff-on-demand:2011"
 CHANNEL_SCHEME = "urn:mpeg:dash:23003:3:audio_channel_configuration:2011"
+URLPARAM_SCHEME = "urn:mpeg:dash:urlparam:2014"  # ISO/IEC 23009-1 Annex I
+URLPARAM_NS = "urn:mpeg:dash:schema:urlparam:2014"
+_VARIABLE_NAME = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)  # RFC 8216bis §4.4.2.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,22 +91,39 @@ def target_duration(durations_s: Sequence[float]) -> int:
     return max(1, *(math.floor(d + 0.5) for d in durations_s))
 
 
-def hls_media_playlist(track: PackagedTrack, byterange: bool) -> str:
-    """The media playlist of one rendition, in the segment or the byte-range layout."""
+def check_token_param(name: str) -> str:
+    """A query parameter name usable as an HLS variable name; ValueError otherwise."""
+    if not _VARIABLE_NAME.fullmatch(name):
+        raise ValueError(f"a token parameter is 1+ of A-Z a-z 0-9 _ -, got {name!r}")
+    return name
+
+
+def hls_media_playlist(track: PackagedTrack, byterange: bool,
+                       token_param: str | None = None) -> str:
+    """The media playlist of one rendition, in the segment or the byte-range layout; with
+    `token_param`, every URI carries that query parameter of the playlist's own URL."""
     durations = track.segment_durations_s()
-    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}",
-             f"#EXT-X-TARGETDURATION:{target_duration(durations)}",
-             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    lines = ["#EXTM3U"]
+    if token_param is None:
+        lines.append(f"#EXT-X-VERSION:{HLS_VERSION}")
+        query = ""
+    else:
+        name = check_token_param(token_param)
+        lines += [f"#EXT-X-VERSION:{HLS_VERSION_QUERYPARAM}",
+                  f"#EXT-X-DEFINE:QUERYPARAM={_quote(name)}"]
+        query = f"?{name}={{${name}}}"
+    lines += [f"#EXT-X-TARGETDURATION:{target_duration(durations)}",
+              "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
     layout = track.layout
     if byterange:
-        name = track.file_path.rsplit("/", 1)[-1]
-        lines.append(f'#EXT-X-MAP:URI={_quote(name)},BYTERANGE="{layout.init_size}@0"')
+        uri = track.file_path.rsplit("/", 1)[-1] + query
+        lines.append(f'#EXT-X-MAP:URI={_quote(uri)},BYTERANGE="{layout.init_size}@0"')
         for frag, seconds in zip(layout.fragments, durations, strict=True):
-            lines += [_extinf(seconds), f"#EXT-X-BYTERANGE:{frag.size}@{frag.offset}", name]
+            lines += [_extinf(seconds), f"#EXT-X-BYTERANGE:{frag.size}@{frag.offset}", uri]
     else:
-        lines.append('#EXT-X-MAP:URI="init.mp4"')
+        lines.append(f"#EXT-X-MAP:URI={_quote('init.mp4' + query)}")
         for number, seconds in enumerate(durations, start=1):
-            lines += [_extinf(seconds), f"{number}.m4s"]
+            lines += [_extinf(seconds), f"{number}.m4s{query}"]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
@@ -180,9 +215,17 @@ def _segments(rep: ET.Element, track: PackagedTrack, segment_base: bool) -> None
         _sub(timeline, "S", **attrs)
 
 
+def _url_query_info(aset: ET.Element) -> None:
+    """Annex I: append the MPD URL's query ($querypart$) to this set's segment URLs."""
+    prop = _sub(aset, "SupplementalProperty", schemeIdUri=URLPARAM_SCHEME)
+    prop.set("xmlns:up", URLPARAM_NS)  # literal, like the MPD's xmlns: no ns0 prefixes
+    _sub(prop, "up:UrlQueryInfo", queryTemplate="$querypart$", useMPDUrlQuery="true")
+
+
 def dash_mpd(tracks: Sequence[PackagedTrack], segment_base: bool,
-             steering: Steering | None = None) -> str:
-    """The MPD: one video AdaptationSet (every rendition), one audio AdaptationSet."""
+             steering: Steering | None = None, token_param: str | None = None) -> str:
+    """The MPD: one video AdaptationSet (every rendition), one audio AdaptationSet; with
+    `token_param`, each set asks players to pass the MPD URL's query on to segments."""
     video, audio = _split(tracks)
     duration = max(t.layout.duration_s for t in tracks)
     longest = max(max(t.segment_durations_s()) for t in tracks)
@@ -204,6 +247,8 @@ def dash_mpd(tracks: Sequence[PackagedTrack], segment_base: bool,
                 maxHeight=max(t.layout.height for t in video))
     if top.frame_rate:
         vset.set("frameRate", _frame_rate_text(top.frame_rate, "/"))
+    if token_param is not None:
+        _url_query_info(vset)
     for t in video:
         rep = _sub(vset, "Representation", id=t.id, bandwidth=t.peak_bitrate_bps,
                    codecs=t.codec, width=t.layout.width, height=t.layout.height, sar="1:1")
@@ -213,6 +258,8 @@ def dash_mpd(tracks: Sequence[PackagedTrack], segment_base: bool,
                     segmentAlignment="true", startWithSAP=1)
         _sub(aset, "AudioChannelConfiguration", schemeIdUri=CHANNEL_SCHEME,
              value=audio.layout.channels)
+        if token_param is not None:
+            _url_query_info(aset)
         rep = _sub(aset, "Representation", id=audio.id, bandwidth=audio.peak_bitrate_bps,
                    codecs=audio.codec, audioSamplingRate=audio.layout.sample_rate)
         _segments(rep, audio, segment_base)
@@ -220,14 +267,16 @@ def dash_mpd(tracks: Sequence[PackagedTrack], segment_base: bool,
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(mpd, encoding="unicode") + "\n"
 
 
-def write_all(tracks: Sequence[PackagedTrack], steering: Steering | None) -> dict[str, str]:
+def write_all(tracks: Sequence[PackagedTrack], steering: Steering | None,
+              token_param: str | None = None) -> dict[str, str]:
     """Every playlist and MPD of the title: {relative path: text}."""
     files: dict[str, str] = {}
     for t in tracks:
-        files[media_playlist_path(t, byterange=False)] = hls_media_playlist(t, byterange=False)
-        files[media_playlist_path(t, byterange=True)] = hls_media_playlist(t, byterange=True)
+        for byterange in (False, True):
+            files[media_playlist_path(t, byterange)] = hls_media_playlist(t, byterange,
+                                                                          token_param)
     files[HLS] = hls_master(tracks, byterange=False, steering=steering)
     files[HLS_BYTERANGE] = hls_master(tracks, byterange=True, steering=steering)
-    files[DASH] = dash_mpd(tracks, segment_base=False, steering=steering)
-    files[DASH_SEGMENTBASE] = dash_mpd(tracks, segment_base=True, steering=steering)
+    files[DASH] = dash_mpd(tracks, False, steering, token_param)
+    files[DASH_SEGMENTBASE] = dash_mpd(tracks, True, steering, token_param)
     return files

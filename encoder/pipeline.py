@@ -126,7 +126,8 @@ def encode_title(source: Path, title_id: str, out: Path, settings: EncodeSetting
         shutil.rmtree(work)
         steering_uri = settings.steering_url.replace("{title}", title_id) or None
         steering = manifests.Steering(steering_uri, settings.pathway) if steering_uri else None
-        for rel, text in manifests.write_all(tracks, steering).items():
+        token_param = settings.token_param or None
+        for rel, text in manifests.write_all(tracks, steering, token_param).items():
             (partial / rel).write_text(text)
         source_facts = {
             "name": source.name, "width": info.width, "height": info.height,

@@ -61,6 +61,9 @@ def test_encode_bad_settings(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     code, _, err = run(capsys, "encode", str(source), "--title", "t", "--out",
                        str(tmp_path / "out"), "--rungs", "720p")
     assert code == 2 and "rungs" in err
+    code, _, err = run(capsys, "encode", str(source), "--title", "t", "--out",
+                       str(tmp_path / "out"), "--token-param", "to&ken")
+    assert code == 2 and "config error: token_param" in err
 
 
 def test_encode_settings_from_env_and_file(capsys: pytest.CaptureFixture[str], tmp_path: Path,

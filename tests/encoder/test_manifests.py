@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from encoder.manifests import (
+    URLPARAM_NS,
+    URLPARAM_SCHEME,
     Steering,
+    check_token_param,
     dash_mpd,
     hls_master,
     hls_media_playlist,
@@ -17,9 +21,10 @@ from encoder.manifests import (
 from encoder.mp4 import Fragment, TrackLayout
 from encoder.track import PackagedTrack
 
-from .playlists import parse_master, parse_media
+from .playlists import attributes, parse_master, parse_media
 
-NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+NS = {"d": "urn:mpeg:dash:schema:mpd:2011", "up": URLPARAM_NS}
+GOLDEN = Path(__file__).parent / "golden"  # write_all(TRACKS, None) before token_param existed
 
 
 def video(rid: str, width: int, height: int, sizes: list[int], timescale: int = 12800,
@@ -176,3 +181,79 @@ def test_a_title_needs_video() -> None:
 def test_quotes_cannot_break_out_of_attributes() -> None:
     with pytest.raises(ValueError):
         hls_master(TRACKS, False, Steering('https://x/"evil', "cdn"))
+
+
+def test_default_output_is_unchanged_byte_for_byte() -> None:
+    files = write_all(TRACKS, None)
+    assert files == write_all(TRACKS, None, token_param=None)
+    golden = {p.relative_to(GOLDEN).as_posix(): p.read_text()
+              for p in GOLDEN.rglob("*") if p.is_file()}
+    assert files == golden
+
+
+def _uri_lines(text: str) -> list[str]:
+    """Every URI of a media playlist: EXT-X-MAP's and each segment line."""
+    maps = [attributes(line.partition(":")[2])["URI"] for line in text.splitlines()
+            if line.startswith("#EXT-X-MAP:")]
+    return maps + [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("byterange", [False, True])
+@pytest.mark.parametrize("track", TRACKS, ids=lambda t: t.id)
+def test_media_playlist_passes_the_token_on(track: PackagedTrack, byterange: bool) -> None:
+    plain = hls_media_playlist(track, byterange)
+    text = hls_media_playlist(track, byterange, token_param="token")
+    lines = text.splitlines()
+    # RFC 8216bis §7: QUERYPARAM needs version 11; §4.4.2.3: defined before any reference
+    assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:11", '#EXT-X-DEFINE:QUERYPARAM="token"']
+    uris = _uri_lines(text)
+    assert len(uris) == len(track.layout.fragments) + 1
+    assert uris == [u + "?token={$token}" for u in _uri_lines(plain)]
+    # nothing else moves: same tags, durations and byte ranges, in the same order
+    rest = "\n".join(lines[3:]).replace("?token={$token}", "")
+    assert rest + "\n" == "\n".join(plain.splitlines()[2:]) + "\n"
+
+
+def test_media_playlist_exact_text_with_a_token() -> None:
+    assert hls_media_playlist(TRACKS[2], byterange=False, token_param="tk") == (
+        "#EXTM3U\n#EXT-X-VERSION:11\n#EXT-X-DEFINE:QUERYPARAM=\"tk\"\n#EXT-X-TARGETDURATION:2\n"
+        "#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        "#EXT-X-MAP:URI=\"init.mp4?tk={$tk}\"\n"
+        "#EXTINF:2.00533,\n1.m4s?tk={$tk}\n#EXTINF:2.00533,\n2.m4s?tk={$tk}\n"
+        "#EXTINF:2.00533,\n3.m4s?tk={$tk}\n#EXT-X-ENDLIST\n")
+
+
+def test_write_all_with_a_token_leaves_the_multivariant_playlists_alone() -> None:
+    plain, tokened = write_all(TRACKS, None), write_all(TRACKS, None, "token")
+    assert tokened["hls.m3u8"] == plain["hls.m3u8"]
+    assert tokened["hls-byterange.m3u8"] == plain["hls-byterange.m3u8"]
+    for rel, text in tokened.items():
+        if rel.endswith(".m3u8") and not rel.startswith("hls"):
+            assert '#EXT-X-DEFINE:QUERYPARAM="token"' in text, rel
+
+
+@pytest.mark.parametrize("segment_base", [False, True])
+def test_mpd_asks_players_to_pass_the_mpd_query_on(segment_base: bool) -> None:
+    root = ET.fromstring(dash_mpd(TRACKS, segment_base, token_param="token"))
+    sets = root.findall("d:Period/d:AdaptationSet", NS)
+    assert len(sets) == 2
+    for aset in sets:
+        (prop,) = aset.findall("d:SupplementalProperty", NS)
+        assert prop.get("schemeIdUri") == URLPARAM_SCHEME
+        (info,) = prop.findall("up:UrlQueryInfo", NS)
+        assert info.attrib == {"queryTemplate": "$querypart$", "useMPDUrlQuery": "true"}
+        # DASH schema order: descriptors come before the Representations
+        children = [c.tag.rpartition("}")[2] for c in aset]
+        assert children.index("SupplementalProperty") < children.index("Representation")
+    # segment URLs themselves are untouched: the player appends the query
+    plain = ET.fromstring(dash_mpd(TRACKS, segment_base))
+    assert [e.attrib for e in root.iter() if "SupplementalProperty" not in e.tag
+            and "UrlQueryInfo" not in e.tag] == [e.attrib for e in plain.iter()]
+
+
+@pytest.mark.parametrize("name", ["", "to ken", "tok&en", 'a"b', "tök", "a=b"])
+def test_token_param_must_be_a_variable_name(name: str) -> None:
+    with pytest.raises(ValueError):
+        hls_media_playlist(TRACKS[0], False, token_param=name)
+    with pytest.raises(ValueError):
+        check_token_param(name)
