@@ -65,6 +65,14 @@ def env_name(service: str, field: str) -> str:
     return f"OCDN_{service}_{field}".upper().replace("-", "_")
 
 
+def precedence_epilog(service: str, example: str = "") -> str:
+    """The `--help` epilog every service shows: where else a flag can come from."""
+    env = f"OCDN_{service.upper()}_<FIELD>" + (f", e.g. {example}" if example else "")
+    return (f"Every flag can also be set in the TOML file (--config, keys at top level or "
+            f"under [{service}]) or the environment ({env}); precedence: flag > environment "
+            "> file > default.")
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type, service: str) -> None:
     """Add `--config` and one flag per field of `cls`; every default is None (unset)."""
     parser.add_argument(

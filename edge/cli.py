@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from common.config import add_arguments, load
+from common.config import add_arguments, load, precedence_epilog
 from common.logs import setup_logging
 from edge.config import EdgeConfig
 
-EPILOG = ("Every flag can also be set in the TOML file (--config, keys at top level or under "
-          "[edge]) or the environment (OCDN_EDGE_<FIELD>, e.g. OCDN_EDGE_CACHE_SIZE=20GiB); "
-          "precedence: flag > environment > file > default. S3 credentials come from the "
-          "standard AWS environment variables and files.")
+EPILOG = (precedence_epilog("edge", "OCDN_EDGE_CACHE_SIZE=20GiB") + " S3 credentials come "
+          "from the standard AWS environment variables and files.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

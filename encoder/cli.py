@@ -14,14 +14,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from common.config import add_arguments, load
+from common.config import add_arguments, load, precedence_epilog
 from common.logs import setup_logging
 from encoder.config import EncodeSettings, PublishSettings
 from encoder.errors import EncoderError
-
-EPILOG = ("Every option can also come from the TOML file (--config, keys at top level or under "
-          "[{service}]) or the environment (OCDN_{SERVICE}_<OPTION>); precedence: "
-          "flag > environment > file > default.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Encode SOURCE into a title directory: H.264 renditions with aligned "
         "keyframes, AAC audio, CMAF segments and single-file byte-range renditions, HLS and "
         "DASH manifests, and title.json.",
-        epilog=EPILOG.format(service="encoder", SERVICE="ENCODER"))
+        epilog=precedence_epilog("encoder"))
     enc.add_argument("source", metavar="SOURCE", help="the source video file")
     enc.add_argument("--title", required=True, metavar="ID", help="the title's ID")
     enc.add_argument("--out", required=True, metavar="DIR", help="the title directory to write")
@@ -42,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Upload the title in DIR to s3://BUCKET/PREFIX: media, then playlists, then "
         "the entry manifests and title.json; files already there with the same checksum are "
         "skipped, so a failed publish can be rerun.",
-        epilog=EPILOG.format(service="publish", SERVICE="PUBLISH"))
+        epilog=precedence_epilog("publish"))
     pub.add_argument("dir", metavar="DIR", help="a title directory made by `ocdn encode`")
     add_arguments(pub, PublishSettings, "publish")
     pub.set_defaults(func=lambda args: _guarded("publish", run_publish, args))

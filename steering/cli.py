@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 
-from common.config import ConfigError, add_arguments, load
+from common.config import ConfigError, add_arguments, load, precedence_epilog
 from common.logs import setup_logging
 from common.tokens import KeyRing, read_key_file
 from steering.config import SteeringConfig
@@ -30,9 +30,6 @@ from steering.topology import Topology
 
 log = logging.getLogger("ocdn.steering")
 
-_PRECEDENCE = ("Every flag can also be set in the TOML config file (--config, keys at top "
-               "level or under [steering]) or the environment (OCDN_STEERING_<FIELD>); "
-               "precedence: flag > environment > file > default.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "steering", help="run the steering service",
         description="Hand players ranked, signed edge URLs: nearest healthy site by client "
                     "prefix, content placed by rendezvous hashing.",
-        epilog=_PRECEDENCE)
+        epilog=precedence_epilog("steering"))
     add_arguments(p, SteeringConfig, "steering")
     p.add_argument("--check", action="store_true",
                    help="validate the topology and key file, print a summary, and exit")
