@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,15 @@ class Origin:
                                 data=json.dumps({"mode": mode}).encode(),
                                 headers={"Content-Type": "application/json"})
         assert status == 200
+
+    @contextmanager
+    def faulty(self, mode: str) -> Iterator[None]:
+        """The proxy misbehaves (`mode`) inside the block, and is back to normal after it."""
+        self.fault(mode)
+        try:
+            yield
+        finally:
+            self.fault("ok")
 
 
 @pytest.fixture(scope="module")

@@ -68,15 +68,12 @@ async def _timed(url: str, delay_s: float) -> tuple[float, float, bytes]:
 def test_waiters_stream_bytes_before_the_fill_ends(origin: Origin, edge: Any) -> None:
     data = blob(SLICE, seed=22)  # one slice; the proxy sends it in 4 slow chunks
     origin.put("fill/slow.mp4", data)
-    origin.fault("slow")
-    try:
-        async def both() -> list[tuple[float, float, bytes]]:
-            url = f"{edge.url}/fill/slow.mp4"
-            return await asyncio.gather(_timed(url, 0.0), _timed(url, 0.2))
+    async def both() -> list[tuple[float, float, bytes]]:
+        url = f"{edge.url}/fill/slow.mp4"
+        return await asyncio.gather(_timed(url, 0.0), _timed(url, 0.2))
 
+    with origin.faulty("slow"):
         (a_first, a_last, a_body), (b_first, _, b_body) = asyncio.run(both())
-    finally:
-        origin.fault("ok")
     assert a_body == data and b_body == data
     assert origin.gets("/media/fill/slow.mp4") == 1  # the second client joined the fill
     # The fill takes >= 0.45 s (3 pauses of 0.15 s); both clients saw bytes well before.
@@ -87,13 +84,10 @@ def test_waiters_stream_bytes_before_the_fill_ends(origin: Origin, edge: Any) ->
 def test_origin_down_is_502_and_nothing_is_cached(origin: Origin, edge: Any) -> None:
     data = blob(SLICE, seed=23)
     origin.put("fill/down.mp4", data)
-    origin.fault("500")
-    try:
+    with origin.faulty("500"):
         status, _, _ = http_get(f"{edge.url}/fill/down.mp4")
         assert status == 502
         assert origin.gets("/media/fill/down.mp4") == 2  # retried once (--origin-attempts 2)
-    finally:
-        origin.fault("ok")
     status, headers, body = http_get(f"{edge.url}/fill/down.mp4")
     assert status == 200 and body == data and headers["x-cache"] == "MISS"
 
@@ -102,31 +96,21 @@ def test_origin_reset_is_502_and_truncation_cuts_the_response(origin: Origin,
                                                               edge: Any) -> None:
     data = blob(SLICE, seed=24)
     origin.put("fill/reset.mp4", data)
-    origin.fault("reset")
-    try:
+    with origin.faulty("reset"):
         status, _, _ = http_get(f"{edge.url}/fill/reset.mp4")
-    finally:
-        origin.fault("ok")
     assert status == 502
     # Truncated after the headers: the edge streams while it fills, so the client has
     # the headers already; the only honest answer left is to cut the connection.
-    origin.fault("truncate")
-    try:
-        with pytest.raises(CUT):
-            http_get(f"{edge.url}/fill/reset.mp4")
-    finally:
-        origin.fault("ok")
+    with origin.faulty("truncate"), pytest.raises(CUT):
+        http_get(f"{edge.url}/fill/reset.mp4")
     status, headers, body = http_get(f"{edge.url}/fill/reset.mp4")
     assert status == 200 and body == data and headers["x-cache"] == "MISS"
 
 
 def test_origin_timeout_is_504(origin: Origin, edge: Any) -> None:
     origin.put("fill/hang.mp4", blob(100, seed=25))
-    origin.fault("hang")
-    try:
+    with origin.faulty("hang"):
         status, _, _ = http_get(f"{edge.url}/fill/hang.mp4")
-    finally:
-        origin.fault("ok")
     assert status == 504
 
 
@@ -134,12 +118,8 @@ def test_a_truncated_slice_mid_response_is_never_cached(origin: Origin, edge: An
     data = blob(3 * SLICE, seed=26)
     origin.put("fill/cut.mp4", data)
     assert http_get(f"{edge.url}/fill/cut.mp4", {"Range": "bytes=0-99"})[0] == 206
-    origin.fault("truncate")
-    try:
-        with pytest.raises(CUT):
-            http_get(f"{edge.url}/fill/cut.mp4")
-    finally:
-        origin.fault("ok")
+    with origin.faulty("truncate"), pytest.raises(CUT):
+        http_get(f"{edge.url}/fill/cut.mp4")
     status, _, body = http_get(f"{edge.url}/fill/cut.mp4")
     assert status == 200 and sha(body) == sha(data)
 
