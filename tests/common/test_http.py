@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -151,3 +153,16 @@ async def test_stop_lets_a_running_answer_finish(server: HttpServer) -> None:
 def test_reason_phrases_follow_rfc_9110() -> None:
     assert (REASONS[413], REASONS[414], REASONS[416]) == (
         "Content Too Large", "URI Too Long", "Range Not Satisfiable")
+
+
+async def test_the_date_header_follows_the_clock(server: HttpServer) -> None:
+    seen = []
+    for _ in range(2):
+        out = await exchange(server.port, b"GET /x HTTP/1.1\r\nConnection: close\r\n\r\n")
+        head = out.partition(b"\r\n\r\n")[0].decode()
+        date = next(line[6:] for line in head.split("\r\n") if line.startswith("Date: "))
+        when = parsedate_to_datetime(date).timestamp()
+        assert abs(when - time.time()) < 2.0  # whole seconds, renewed every second
+        seen.append(when)
+        await asyncio.sleep(1.5)
+    assert seen[1] > seen[0]
