@@ -3,9 +3,12 @@ from __future__ import annotations
 from edge.policy import DEFAULT_POLICY, make_policy
 from edge.policy.base import Outcome, SliceKey
 from edge.policy.vod import (
+    _LEVEL_OF,
     LEVELS_PER_DOUBLING,
     SLICE_HALF_LIFE_S,
     START_HALF_LIFE_S,
+    SURVIVAL_PRIOR,
+    TITLE_SHARE,
     VOD,
     title_of,
 )
@@ -58,6 +61,24 @@ def test_reads_and_starts_raise_the_level() -> None:
     policy.access(start, SLICE, 1)
     assert before < after_read < policy.level(deep)
     assert policy.level(k("f", 99)) > policy.level(k("other", 99))
+
+
+def test_starts_are_shared_in_proportion_to_how_far_sessions_read() -> None:
+    policy = cache()
+    policy.add(k("f", 0), SLICE)
+    policy.add(k("f", 1), SLICE)
+    for t in range(12):
+        for index in (0, 1):
+            assert policy.access(k("f", index), SLICE, 100 * t).outcome is Outcome.HIT
+    policy.access(k("f", 30), SLICE, 2000)
+    policy.access(k("g", 30), SLICE, 2000)
+    early, late, unread = (policy.level(k("f", i)) for i in (1, 30, 60))
+    assert early > late > unread > policy.level(k("g", 30))
+    starts = policy._file_starts["/f.mp4"] + policy._title_starts[title_of("/f.mp4")] // TITLE_SHARE
+    first = policy._slices.frequency(k("f", 0))
+    assert policy.level(k("f", 60)) == policy.level(k("h", 60)) + (
+        _LEVEL_OF[starts * SURVIVAL_PRIOR // (first + SURVIVAL_PRIOR)] - _LEVEL_OF[0]
+    )
 
 
 def test_a_title_shares_its_starts_with_its_renditions() -> None:
