@@ -43,6 +43,7 @@ from origin.errors import OriginError, OriginNotFound, OriginRangeNotSatisfiable
 log = logging.getLogger("ocdn.edge")
 
 FAST_PATH_BYTES = 4 << 20  # a synchronous answer may buffer this much per connection
+MAX_TOKENS = 4  # `token` parameters looked at per request
 CHUNK_BYTES = 256 << 10
 _SIMPLE_RANGE = re.compile(r"bytes=([0-9]{1,15})-([0-9]{1,15})", re.ASCII)
 _FIRST_POS = re.compile(r"\s*bytes\s*=\s*([0-9]{1,18})-", re.ASCII | re.IGNORECASE)
@@ -215,15 +216,22 @@ class EdgeApp:
     def _check_token(self, req: Request) -> None:
         assert self.tokens is not None
         query = parse_qs(req.query.decode("latin-1"), keep_blank_values=True)
-        tokens = query.get(PARAM)
-        token = tokens[0] if tokens else None
-        client = req.peer
-        try:
-            verify(token, req.path.decode("latin-1"), self.tokens, time.time(), client)
-        except TokenError as exc:
-            rejections = self.metrics.token_rejections
-            rejections[exc.reason] = rejections.get(exc.reason, 0) + 1
-            raise Forbidden(f"token rejected: {exc.reason}") from None
+        # A URL can carry more than one token: a playlist's imported one and the one a
+        # content-steering clone adds. One that verifies is enough; the first refusal
+        # is the one reported.
+        candidates: list[str | None] = [*query.get(PARAM, ())] or [None]
+        path = req.path.decode("latin-1")
+        refusal: TokenError | None = None
+        for token in candidates[:MAX_TOKENS]:
+            try:
+                verify(token, path, self.tokens, time.time(), req.peer)
+                return
+            except TokenError as exc:
+                refusal = refusal or exc
+        assert refusal is not None
+        rejections = self.metrics.token_rejections
+        rejections[refusal.reason] = rejections.get(refusal.reason, 0) + 1
+        raise Forbidden(f"token rejected: {refusal.reason}") from None
 
     def _plan(self, req: Request, conn: Connection, meta: ObjectMeta) -> Plan | None:
         """Decide the response from metadata; answers 304/412/416 itself (returns None)."""

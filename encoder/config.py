@@ -111,10 +111,11 @@ class EncodeSettings:
     pathway: str = field(default="cdn", metadata=option(
         "HLS pathway ID / DASH serviceLocation of the published copy"))
     token_param: str = field(default="", metadata=option(
-        "pass this URL query parameter (e.g. token) from each media playlist's URL on to its "
-        "segments (#EXT-X-DEFINE:QUERYPARAM, HLS version 11) and from the MPD's URL to its "
-        "segments (DASH Annex I UrlQueryInfo), for edges that require signed URLs; off when "
-        "empty, since an HLS player must then refuse a media playlist URL without it",
+        "pass this URL query parameter (e.g. token) from each HLS playlist's URL on to the "
+        "URIs inside it, multivariant to media playlists to segments "
+        "(#EXT-X-DEFINE:QUERYPARAM, HLS version 11), and from the MPD's URL to its segments "
+        "(DASH Annex I UrlQueryInfo), for edges that require signed URLs; off when empty, "
+        "since an HLS player must then refuse a playlist URL without it",
         parse=_token_param))
     trial_crfs: tuple[int, ...] = field(default=(22, 27, 32, 37), metadata=option(
         "per-title: x264 CRF values of the trial grid", parse=_crfs))

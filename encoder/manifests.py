@@ -27,7 +27,11 @@ imports its own URL's `token` (`#EXT-X-DEFINE:QUERYPARAM="token"`, RFC 8216bis ย
 protocol version 11 per ยง7) and writes each segment and EXT-X-MAP URI as
 `1.m4s?token={$token}`. A client MUST fail to parse such a playlist when its URL lacks
 the parameter, which is why it stays off for unsigned deployments. The multivariant
-playlist is unchanged. The MPDs get the DASH equivalent, ISO/IEC 23009-1 Annex I: a
+playlists import it the same way and pass it to the media playlist URIs
+(`v1/index.m3u8?token={$token}`), so a player that loaded `hls.m3u8?token=<the title's
+directory token>` (what steering hands out for a manifest) carries it down to every
+segment; a content-steering clone that adds its own `token` makes a second one, and the
+edge takes any that verifies. The MPDs get the DASH equivalent, ISO/IEC 23009-1 Annex I: a
 `urn:mpeg:dash:urlparam:2014` UrlQueryInfo with `useMPDUrlQuery` on each AdaptationSet,
 so players append the MPD URL's query to segment URLs. It is a SupplementalProperty:
 players without Annex I (dash.js before 5, ffmpeg) ignore it and still play, e.g. with
@@ -145,10 +149,19 @@ def _frame_rate_text(rate: Fraction | None, sep: str) -> str:
 
 
 def hls_master(tracks: Sequence[PackagedTrack], byterange: bool,
-               steering: Steering | None = None) -> str:
-    """The multivariant playlist: one variant per video rendition, in ladder order."""
+               steering: Steering | None = None, token_param: str | None = None) -> str:
+    """The multivariant playlist: one variant per video rendition, in ladder order; with
+    `token_param`, every media playlist URI carries that parameter of its own URL."""
     video, audio = _split(tracks)
-    lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    if token_param is None:
+        lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"]
+        query = ""
+    else:
+        name = check_token_param(token_param)
+        lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION_QUERYPARAM}",
+                 f"#EXT-X-DEFINE:QUERYPARAM={_quote(name)}"]
+        query = f"?{name}={{${name}}}"
+    lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
     if steering is not None:
         lines.append(f"#EXT-X-CONTENT-STEERING:SERVER-URI={_quote(steering.server_uri)},"
                      f"PATHWAY-ID={_quote(steering.pathway)}")
@@ -156,7 +169,7 @@ def hls_master(tracks: Sequence[PackagedTrack], byterange: bool,
         lines.append(
             f"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID={_quote(AUDIO_GROUP)},NAME=\"default\","
             f"DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{audio.layout.channels}\","
-            f"URI={_quote(media_playlist_path(audio, byterange))}")
+            f"URI={_quote(media_playlist_path(audio, byterange) + query)}")
     for t in video:
         peak = t.peak_bitrate_bps + (audio.peak_bitrate_bps if audio else 0)
         average = t.average_bitrate_bps + (audio.average_bitrate_bps if audio else 0)
@@ -169,7 +182,8 @@ def hls_master(tracks: Sequence[PackagedTrack], byterange: bool,
             attrs.append(f"AUDIO={_quote(AUDIO_GROUP)}")
         if steering is not None:
             attrs.append(f"PATHWAY-ID={_quote(steering.pathway)}")
-        lines += ["#EXT-X-STREAM-INF:" + ",".join(attrs), media_playlist_path(t, byterange)]
+        lines += ["#EXT-X-STREAM-INF:" + ",".join(attrs),
+                  media_playlist_path(t, byterange) + query]
     return "\n".join(lines) + "\n"
 
 
@@ -275,8 +289,8 @@ def write_all(tracks: Sequence[PackagedTrack], steering: Steering | None,
         for byterange in (False, True):
             files[media_playlist_path(t, byterange)] = hls_media_playlist(t, byterange,
                                                                           token_param)
-    files[HLS] = hls_master(tracks, byterange=False, steering=steering)
-    files[HLS_BYTERANGE] = hls_master(tracks, byterange=True, steering=steering)
+    files[HLS] = hls_master(tracks, False, steering, token_param)
+    files[HLS_BYTERANGE] = hls_master(tracks, True, steering, token_param)
     files[DASH] = dash_mpd(tracks, False, steering, token_param)
     files[DASH_SEGMENTBASE] = dash_mpd(tracks, True, steering, token_param)
     return files

@@ -130,13 +130,6 @@ def with_base(q: SteeringQuery, base: str) -> SteeringQuery:
                          (*q.carried, (BASE_PARAM, base)), q.notes, base)
 
 
-def title_scope(key: str) -> str:
-    """The directory a title's token covers: `/t1/hls.m3u8` -> `/t1/`; "" for a key at
-    the root, which would make a token for every title."""
-    scope = key[:key.rfind("/") + 1]
-    return scope if scope != "/" else ""
-
-
 def edge_host(url: str) -> str:
     """`HOST` of a URI replacement: the edge URL's `host[:port]`."""
     return urlsplit(url).netloc

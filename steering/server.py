@@ -29,10 +29,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common import http
 from steering.clientaddr import ClientAddress
-from steering.contentsteering import title_scope
 from steering.errors import NotFound, SteeringError
 from steering.service import CONTENT_STEERING_PATH, Answer, Steering
-from steering.urls import parse_key
+from steering.urls import parse_key, title_scope
 
 log = logging.getLogger("ocdn.steering.server")
 _json_str = json.encoder.encode_basestring_ascii  # json.dumps of one str, without the rest

@@ -7,7 +7,11 @@ normalises; anything else is a 400.
 
 Every URL handed out carries a token (`common.tokens`) over the edge's path prefix plus
 the key, valid for `token_ttl_s`, optionally bound to the client's network: the prefix
-it matched in the topology, else its /24 (IPv4) or /48 (IPv6).
+it matched in the topology, else its /24 (IPv4) or /48 (IPv6). A manifest's URL
+(`.m3u8`, `.mpd`) gets a directory token for its title instead (`/t1/` for
+`/t1/hls.m3u8`): a player goes on to fetch that title's playlists and segments with the
+token the manifest's URL carried (`ocdn encode --token-param`), which a token for the
+manifest's path alone would refuse.
 """
 
 from __future__ import annotations
@@ -20,8 +24,24 @@ from steering.prefixes import format_network, parse_address
 from steering.topology import Edge
 
 MAX_KEY_CHARS = 1024
+MANIFEST_SUFFIXES = (".m3u8", ".mpd")
 _KEY = re.compile(r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+", re.ASCII)
 _UNBOUND_PREFIX = {4: 24, 6: 48}
+
+
+def title_scope(key: str) -> str:
+    """The directory a title's token covers: `/t1/hls.m3u8` -> `/t1/`; "" for a key at
+    the root, which would make a token for every title."""
+    scope = key[:key.rfind("/") + 1]
+    return scope if scope != "/" else ""
+
+
+def signed_path(key: str) -> str:
+    """What the token of a URL for `key` covers: a manifest's title directory, else the
+    key itself."""
+    if key.endswith(MANIFEST_SUFFIXES):
+        return title_scope(key) or key
+    return key
 
 
 def parse_key(raw: str | None) -> str:
@@ -55,7 +75,7 @@ def signed_url(
     """`edge`'s URL for `key`, with a token when there is a key ring."""
     if ring is None:
         return edge.url + key
-    token = tokens.sign(edge.path_prefix + key, expires, ring, network)
+    token = tokens.sign(edge.path_prefix + signed_path(key), expires, ring, network)
     return f"{edge.url}{key}?{tokens.PARAM}={token}"
 
 
@@ -108,9 +128,10 @@ class Signer:
         if ring is None:
             return tuple(e.url + key for e in edges), expires
         cache = self._window(expires)
+        covered = signed_path(key)
         out = []
         for e in edges:
-            path = e.path_prefix + key
+            path = e.path_prefix + covered
             token = cache.get((path, network))
             if token is None:
                 token = cache[path, network] = tokens.sign(path, expires, ring, network)

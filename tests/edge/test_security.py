@@ -38,8 +38,15 @@ def test_tokens_are_required_and_verified(origin: Origin, start_edge: Any,
     assert http_get(f"{url}?token={bound}")[0] == 200
     elsewhere = sign("/sec/a.mp4", now + 60, ring, client_prefix="10.0.0.0/8")
     assert http_get(f"{url}?token={elsewhere}")[0] == 403
+    title = sign("/sec/", now + 60, ring)  # a directory token: the whole title
+    assert http_get(f"{url}?token={title}")[0] == 200
+    assert http_get(f"{edge.url}/other/a.mp4?token={title}")[0] == 403
+    stale = sign("/sec/", now - 1, ring)
+    # several tokens (a playlist's imported one, a steering clone's): one good one is enough
+    assert http_get(f"{url}?token={stale}&token={title}")[0] == 200
+    assert http_get(f"{url}?token={stale}&token={tampered}")[0] == 403
     _, _, metrics = http_get(f"{edge.url}/metrics")
-    assert b'ocdn_edge_token_rejections_total{reason="expired"} 1.0' in metrics
+    assert b'ocdn_edge_token_rejections_total{reason="expired"} 2.0' in metrics
 
 
 def test_bad_config_stops_startup_naming_the_field(tmp_path: Path) -> None:

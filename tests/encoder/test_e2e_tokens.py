@@ -128,7 +128,7 @@ def strip_query(url: str) -> str:
 
 
 @pytest.mark.parametrize("entry", ["hls.m3u8", "hls-byterange.m3u8"])
-def test_hls_media_playlists_pass_the_token_to_every_segment(signed_cdn: SignedCdn,
+def test_hls_playlists_pass_the_title_token_to_every_segment(signed_cdn: SignedCdn,
                                                              entry: str) -> None:
     token = directory_token()
     master_url = with_params(f"{signed_cdn.edge}/{TITLE}/{entry}", token=token)
@@ -138,9 +138,14 @@ def test_hls_media_playlists_pass_the_token_to_every_segment(signed_cdn: SignedC
     refs = [v.uri for v in pl.variants] + [m["URI"] for m in pl.media]
     assert len(refs) == 2  # the one video rendition and the audio
     fetched = 0
+    assert '#EXT-X-DEFINE:QUERYPARAM="token"' in master.decode()
+    assert fetch(strip_query(master_url))[0] == 403
     for ref in refs:
-        playlist_url = with_params(urljoin(master_url, ref), token=token)
-        assert "token" not in urljoin(master_url, ref)  # relative URIs lose the query
+        # as a player does: {$token} from the multivariant playlist's own URL, then the
+        # relative URI against that URL (steering's manifest URL carries the title's token)
+        assert ref.endswith("?token={$token}"), ref
+        playlist_url = urljoin(master_url, ref.replace("{$token}", token))
+        assert dict(parse_qsl(urlsplit(playlist_url).query)) == {"token": token}
         status, body = fetch(playlist_url)
         assert status == 200 and body == signed_cdn.local(playlist_url)
         assert fetch(strip_query(playlist_url))[0] == 403

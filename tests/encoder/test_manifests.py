@@ -223,12 +223,22 @@ def test_media_playlist_exact_text_with_a_token() -> None:
         "#EXTINF:2.00533,\n3.m4s?tk={$tk}\n#EXT-X-ENDLIST\n")
 
 
-def test_write_all_with_a_token_leaves_the_multivariant_playlists_alone() -> None:
+def test_write_all_with_a_token_passes_it_from_every_playlist() -> None:
     plain, tokened = write_all(TRACKS, None), write_all(TRACKS, None, "token")
-    assert tokened["hls.m3u8"] == plain["hls.m3u8"]
-    assert tokened["hls-byterange.m3u8"] == plain["hls-byterange.m3u8"]
+    for entry in ("hls.m3u8", "hls-byterange.m3u8"):
+        lines, base = tokened[entry].splitlines(), plain[entry].splitlines()
+        assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:11", '#EXT-X-DEFINE:QUERYPARAM="token"']
+        rest = lines[3:]
+        assert len(rest) == len(base) - 2  # the same lines after #EXTM3U and the version
+        for mine, theirs in zip(rest, base[2:], strict=True):
+            if theirs.startswith("#EXT-X-MEDIA:"):
+                assert mine == theirs.replace('.m3u8"', '.m3u8?token={$token}"')
+            elif theirs and not theirs.startswith("#"):
+                assert mine == theirs + "?token={$token}"
+            else:
+                assert mine == theirs
     for rel, text in tokened.items():
-        if rel.endswith(".m3u8") and not rel.startswith("hls"):
+        if rel.endswith(".m3u8"):
             assert '#EXT-X-DEFINE:QUERYPARAM="token"' in text, rel
 
 

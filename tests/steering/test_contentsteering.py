@@ -12,7 +12,6 @@ from steering.contentsteering import (
     parse_query,
     prioritise,
     reload_uri,
-    title_scope,
     with_base,
 )
 
@@ -109,16 +108,6 @@ def test_a_malformed_base_is_dropped_and_noted() -> None:
     q = parse_query({"base": "a b", "path": "/t1/x"})
     assert q.base == "" and q.carried == (("path", "/t1/x"),)
     assert q.notes and "ignored malformed base" in q.notes[0]
-
-
-@pytest.mark.parametrize(("key", "scope"), [
-    ("/t1/hls.m3u8", "/t1/"),
-    ("/t1/seg/v1/index.m3u8", "/t1/seg/v1/"),
-    ("/hls.m3u8", ""),  # a token for "/" would open every title
-    ("/", ""),
-])
-def test_title_scope(key: str, scope: str) -> None:
-    assert title_scope(key) == scope
 
 
 @pytest.mark.parametrize(("url", "host"), [

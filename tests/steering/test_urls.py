@@ -7,7 +7,7 @@ import pytest
 from common import tokens
 from steering.errors import BadRequest
 from steering.topology import Edge
-from steering.urls import Signer, client_network, parse_key, signed_url
+from steering.urls import Signer, client_network, parse_key, signed_path, signed_url, title_scope
 
 RING = tokens.parse_key_file("k2=second-secret-0123456789\nk1=first-secret-0123456789\n")
 EDGE = Edge("ams-1", "ams-ix", "http://127.0.0.1:8101", 10.0)
@@ -90,3 +90,29 @@ def test_unsigned_when_there_is_no_ring() -> None:
 ])
 def test_client_network(client: str, matched: str, network: str) -> None:
     assert client_network(client, matched) == network
+
+
+@pytest.mark.parametrize(("key", "scope"), [
+    ("/t1/hls.m3u8", "/t1/"),
+    ("/t1/seg/v1/index.m3u8", "/t1/seg/v1/"),
+    ("/hls.m3u8", ""),  # a token for "/" would open every title
+    ("/", ""),
+])
+def test_title_scope(key: str, scope: str) -> None:
+    assert title_scope(key) == scope
+
+
+@pytest.mark.parametrize(("key", "covered"), [
+    ("/t1/hls.m3u8", "/t1/"),
+    ("/t1/dash.mpd", "/t1/"),
+    ("/t1/v1/index.m3u8", "/t1/v1/"),
+    ("/t1/r750.mp4", "/t1/r750.mp4"),
+    ("/hls.m3u8", "/hls.m3u8"),  # never a token for "/"
+])
+def test_a_manifest_url_is_signed_for_its_title(key: str, covered: str) -> None:
+    assert signed_path(key) == covered
+    url, _ = Signer(RING, ttl_s=60).urls((EDGE_WITH_PATH,), key, now=0)
+    assert url[0].startswith(f"https://fra.example/cdn{key}?token=")
+    inside = "/cdn" + (covered + "v1/1.m4s" if covered.endswith("/") else covered)
+    tokens.verify(_token(url[0]), inside, RING, now=1)
+    tokens.verify(_token(signed_url(EDGE_WITH_PATH, key, RING, 60)), inside, RING, now=1)
