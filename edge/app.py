@@ -113,10 +113,8 @@ class EdgeApp:
         self.site = site
         self.max_ranges = max_ranges
         self.prefetch_slices = prefetch_slices
-        self.send_mode = send_mode
         self.sendfile_min_bytes = sendfile_min_bytes
-        # Bodies of at least this many bytes go by sendfile(2), shorter ones by pread + write.
-        self.sendfile_from = {"sendfile": 0, "pread": 1 << 62}.get(send_mode, sendfile_min_bytes)
+        self.send_mode = send_mode  # sets sendfile_from
         self.tokens = tokens
         self.admin_token = admin_token
         self.state = EdgeState.UP
@@ -130,6 +128,17 @@ class EdgeApp:
         from edge.admin import Admin  # the admin surface is a separate module, same app
 
         self.admin = Admin(self)
+
+    @property
+    def send_mode(self) -> str:
+        return self._send_mode
+
+    @send_mode.setter
+    def send_mode(self, mode: str) -> None:
+        """`sendfile`, `pread` or `auto` (sendfile from `sendfile_min_bytes` up)."""
+        self._send_mode = mode
+        # Bodies of at least this many bytes go by sendfile(2), shorter ones by pread + write.
+        self.sendfile_from = {"sendfile": 0, "pread": 1 << 62}.get(mode, self.sendfile_min_bytes)
 
     # ---- dispatch -------------------------------------------------------------
 
@@ -339,7 +348,7 @@ class EdgeApp:
         if opened:
             self.store.trim_fds()  # only an open can take the cache past its cap
         self.policy.access(SliceKey(meta.key, index), min(slice_bytes, size - index * slice_bytes),
-                           time.time())
+                           time.time(), stop == size or stop >= (index + 1) * slice_bytes)
         self._done(req, 200 if spec is None else 206, "hit", length, meta.key, length)
         if self.prefetch_slices and spec is not None and index + 1 not in entry.present and (
                 stop < size):
@@ -391,7 +400,8 @@ class EdgeApp:
         for _, r in plan.parts:
             for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
                 start = index * slice_bytes
-                access(SliceKey(key, index), min(slice_bytes, size - start), now)
+                access(SliceKey(key, index), min(slice_bytes, size - start), now,
+                       r.stop == size or r.stop >= start + slice_bytes)
         body = plan.length - len(plan.closing) - sum(len(before) for before, _ in plan.parts)
         self._done(req, plan.status, "hit", body, key, body)
         if self.prefetch_slices:
@@ -423,8 +433,10 @@ class EdgeApp:
             return self._empty(req, conn, key)
         except OriginError as exc:
             return self._error(req, conn, exc.status, "origin failed")
-        self._admit(fill, meta)
         plan = self._plan(req, conn, meta)
+        stop = bounds(fill.key.index, meta.size, self.slice_bytes)[1]
+        self._admit(fill, meta, plan is not None and req.method == "GET" and any(
+            r.start < stop <= r.stop for _, r in plan.parts))
         if plan is None:
             return None
         if req.method == "HEAD" or not plan.parts:
@@ -438,10 +450,10 @@ class EdgeApp:
                            ("Content-Type", "application/octet-stream"), ("X-Cache", "MISS")])
         self._done(req, 200, "miss", 0, key)
 
-    def _admit(self, fill: Fill, meta: ObjectMeta) -> None:
+    def _admit(self, fill: Fill, meta: ObjectMeta, reaches_end: bool) -> None:
         """Record a client's read of a slice being filled and let the policy admit it."""
         start, stop = bounds(fill.key.index, meta.size, self.slice_bytes)
-        access = self.policy.access(fill.key, stop - start, time.time())
+        access = self.policy.access(fill.key, stop - start, time.time(), reaches_end)
         if access.outcome is not Outcome.BYPASS:
             fill.admit = True
         if access.evicted:
@@ -459,14 +471,14 @@ class EdgeApp:
         fills: dict[int, Fill] = dict(joined)
         accessed: set[int] = set(joined)
 
-        def fill_for(index: int) -> Fill:
+        def fill_for(index: int, reaches_end: bool) -> Fill:
             fill = fills.get(index)
             if fill is None:
                 fill = self.fills.get(SliceKey(key, index), meta)
                 fills[index] = fill
             if index not in accessed:
                 accessed.add(index)
-                self._admit(fill, meta)
+                self._admit(fill, meta, reaches_end)
             return fill
 
         cached = self._all_present_meta(entry, meta, plan)
@@ -494,11 +506,13 @@ class EdgeApp:
                         if index not in accessed:
                             accessed.add(index)
                             start, stop = bounds(index, meta.size, slice_bytes)
-                            self.policy.access(SliceKey(key, index), stop - start, time.time())
+                            self.policy.access(SliceKey(key, index), stop - start, time.time(),
+                                               r.stop >= stop)
                         hit_bytes += length
                     else:
                         missed = True
-                        fill = fill_for(index)
+                        fill = fill_for(index, r.stop == meta.size
+                                        or r.stop >= (index + 1) * slice_bytes)
                         self._prefetch(key, meta, index + 1, r.stop, fills)
                         async for chunk in fill.read(offset, length, meta):
                             conn.write(chunk)
@@ -575,7 +589,10 @@ class EdgeApp:
             skey = SliceKey(key, index)
             if (entry is not None and index in entry.present) or skey in self.fills.inflight:
                 continue
-            access = self.policy.access(skey, stop - start, time.time())
+            # Asked as a read to the slice's end: prefetch only what the policy would keep
+            # if no one came back for it, and leave a cold slice to the reader's own reads
+            # (a bypassed prefetch is skipped, so it costs no disk write).
+            access = self.policy.access(skey, stop - start, time.time(), True)
             if access.evicted:
                 self.store.evict(access.evicted)
             if access.outcome is Outcome.BYPASS:

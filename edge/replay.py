@@ -4,7 +4,9 @@
 request into the slices the edge would touch (slice `i` of a file is bytes
 `[i * slice_bytes, min((i + 1) * slice_bytes, size))`, exactly the edge's slice arithmetic)
 and calls `policy.access()` on each, through the same `make_policy` the edge uses: the
-replay runs the policy classes the edge runs, not a model of them. Per access it counts:
+replay runs the policy classes the edge runs, not a model of them. Like the edge, it tells
+the policy when the request reads a slice through its last byte (`reaches_end`: the
+request's last byte is at or past the slice's). Per access it counts:
 
 - a HIT serves the requested bytes of that slice from disk (`hit_bytes`);
 - any miss fetches the whole slice from the origin (`origin_bytes`), and an ADMIT also
@@ -150,7 +152,7 @@ class Counts:
         }
 
 
-Decide = Callable[[SliceKey, int, float], Access]
+Decide = Callable[[SliceKey, int, float, bool], Access]
 _ADMIT = Access(Outcome.ADMIT)
 
 
@@ -174,10 +176,10 @@ def _replay(requests: list[Request], slice_bytes: int, counts: Counts, decide: D
         while index <= last:
             offset = index * slice_bytes
             slice_size = size - offset if size - offset < slice_bytes else slice_bytes
-            outcome = decide(new_key(SliceKey, (key, index)), slice_size, ts).outcome
+            hi = offset + slice_size - 1
+            outcome = decide(new_key(SliceKey, (key, index)), slice_size, ts, end >= hi).outcome
             if outcome is hit:
                 lo = start if start > offset else offset
-                hi = offset + slice_size - 1
                 hit_bytes += (end if end < hi else hi) - lo + 1
             else:
                 origin += slice_size
@@ -237,7 +239,7 @@ def replay_opt(
     used = 0
     position = 0
 
-    def decide(key: SliceKey, size: int, _: float) -> Access:
+    def decide(key: SliceKey, size: int, _: float, __: bool) -> Access:
         nonlocal used, heap, position
         use = nxt[position]
         position += 1
@@ -278,7 +280,7 @@ def replay_infinite(requests: list[Request], slice_bytes: int = DEFAULT_SLICE_BY
     """A cache that never evicts: only first accesses miss."""
     seen: set[SliceKey] = set()
 
-    def decide(key: SliceKey, size: int, now: float) -> Access:
+    def decide(key: SliceKey, size: int, now: float, reaches_end: bool) -> Access:
         if key in seen:
             return HIT
         seen.add(key)

@@ -3,12 +3,18 @@
 A policy is pure bookkeeping over slice keys and sizes; it never touches the disk. The
 store (or the trace replayer) calls it on every slice a client reads:
 
-    outcome = policy.access(key, size, now)
+    outcome = policy.access(key, size, now, reaches_end)
       HIT    - the policy holds the key resident.
       ADMIT  - a miss; the slice should be written to disk once filled. The policy now
                counts it resident, and `outcome.evicted` lists the keys to delete from
                disk to stay within capacity (the caller deletes them).
       BYPASS - a miss; serve it from the origin without writing it.
+
+`reaches_end` says this read reaches the slice's last byte. Players read forward, so the
+session that made such a read will not come back to the slice: a miss it makes can be
+bypassed without the origin refetch a later read of the same session would cost (a
+session reads a 2 MiB slice in 2-8 requests). False when unknown or not a client's read
+(a prefetch); a policy may ignore it (`lru`, `s3fifo` and `wtinylfu` do).
 
 `add(key, size)` makes a key resident without counting an access (rebuilding the index
 after a restart, prefill); `remove(key)` forgets one that left the disk for another
@@ -62,7 +68,7 @@ class Policy(ABC):
         self.used_bytes = 0
 
     @abstractmethod
-    def access(self, key: SliceKey, size: int, now: float) -> Access:
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
         """Record a client read of `key` and decide hit / admit / bypass."""
 
     @abstractmethod

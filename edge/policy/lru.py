@@ -18,7 +18,7 @@ class LRU(Policy):
         super().__init__(capacity_bytes)
         self._entries: OrderedDict[SliceKey, int] = OrderedDict()
 
-    def access(self, key: SliceKey, size: int, now: float) -> Access:
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
         entries = self._entries
         if key in entries:
             entries.move_to_end(key)

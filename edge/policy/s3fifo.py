@@ -48,7 +48,7 @@ class S3FIFO(Policy):
         self._ghost_seq = 0
         self.ghost_hits = 0
 
-    def access(self, key: SliceKey, size: int, now: float) -> Access:
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
         small, main = self._small, self._main
         value = small.get(key)
         if value is not None:

@@ -58,7 +58,7 @@ class WTinyLFU(Policy):
             return True
         return candidate_freq >= HASHDOS_THRESHOLD and self._random.getrandbits(7) == 0
 
-    def access(self, key: SliceKey, size: int, now: float) -> Access:
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
         self._sketch.increment(key)
         if key in self._window:
             self._window.move_to_end(key)

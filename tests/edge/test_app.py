@@ -16,6 +16,8 @@ from edge.app import EdgeApp
 from edge.fill import FillManager
 from edge.metrics import EdgeMetrics
 from edge.policy import SliceKey, make_policy
+from edge.policy.base import BYPASS, HIT, Access
+from edge.policy.lru import LRU
 from edge.store import ObjectMeta, SliceStore
 
 SLICE = 64 * 1024
@@ -90,3 +92,43 @@ async def test_evicted_slice_closes_its_cached_fd(app: Any) -> None:
     assert 0 in entry.fds
     edge.store.evict([SliceKey("obj.mp4", 0)])
     assert 0 not in entry.fds and 0 not in entry.present
+
+
+class Asked(LRU):
+    """LRU that records every access's `reaches_end` and answers BYPASS to misses."""
+
+    def __init__(self, capacity_bytes: int) -> None:
+        super().__init__(capacity_bytes)
+        self.asked: list[tuple[SliceKey, bool]] = []
+
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
+        self.asked.append((key, reaches_end))
+        return HIT if key in self else BYPASS
+
+
+async def test_hits_tell_the_policy_whether_they_reach_the_slice_end(app: Any) -> None:
+    edge, _ = app
+    policy = Asked(1 << 30)
+    for i in range(10):
+        policy.add(SliceKey("obj.mp4", i), SLICE)
+    edge.policy = edge.store.policy = policy
+    _get(edge, {"range": f"bytes=10-{SLICE - 1}"})  # to the end of slice 0
+    _get(edge, {"range": f"bytes={SLICE}-{SLICE + 99}"})  # the start of slice 1
+    _get(edge, {"range": f"bytes={3 * SLICE - 10}-{4 * SLICE + 5}"})  # 2 and 3 whole, 4 not
+    assert policy.asked == [(SliceKey("obj.mp4", i), end) for i, end in
+                            ((0, True), (1, False), (2, True), (3, True), (4, False))]
+
+
+async def test_a_prefetch_is_asked_as_a_read_to_the_end_and_skipped_when_bypassed(
+        app: Any) -> None:
+    edge, _ = app
+    policy = Asked(1 << 30)
+    edge.policy = edge.store.policy = policy
+    edge.prefetch_slices = 2
+    meta = edge.store.lookup("obj.mp4").meta
+    edge.store.drop("obj.mp4")  # nothing on disk: both slices would be fetched
+    edge.store.learn(meta)
+    fills: dict[int, Any] = {}
+    edge._prefetch("obj.mp4", meta, 4, meta.size, fills)
+    assert policy.asked == [(SliceKey("obj.mp4", 4), True), (SliceKey("obj.mp4", 5), True)]
+    assert fills == {} and not edge.fills.inflight  # declined: no origin GET, no write

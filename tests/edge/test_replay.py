@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.policy import POLICIES
+from edge.policy import POLICIES, Access, SliceKey
+from edge.policy.lru import LRU
 from edge.replay import Request, TraceError, parse_trace, replay
 
 HEADER = "ts,key,size,start,end\n"
@@ -83,6 +84,60 @@ def test_slices_a_request_like_the_edge() -> None:
     assert result.accesses == 3
     assert result.served_bytes == 22
     assert result.origin_bytes == 25
+
+
+class Recording(LRU):
+    """LRU that notes every access's `reaches_end`."""
+
+    seen: list[tuple[int, bool]]
+
+    def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
+        self.seen.append((key.index, reaches_end))
+        return super().access(key, size, now, reaches_end)
+
+
+def test_a_slice_reaches_its_end_when_the_request_covers_its_last_byte(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[int, bool]] = []
+    monkeypatch.setattr(Recording, "seen", seen, raising=False)
+    monkeypatch.setitem(POLICIES, "recording", Recording)
+    replay(requests(
+        (0, "/a", 25, 0, 4),  # slices [0, 10) [10, 20) [20, 25)
+        (1, "/a", 25, 5, 14),
+        (2, "/a", 25, 15, 19),
+        (3, "/a", 25, 20, 23),
+        (4, "/a", 25, 22, 24),
+        (5, "/a", 25, 0, 24),
+    ), "recording", 100, slice_bytes=10)
+    assert seen == [
+        (0, False),
+        (0, True), (1, False),
+        (1, True),
+        (2, False),
+        (2, True),
+        (0, True), (1, True), (2, True),
+    ]
+
+
+def scan_after_warm(split: bool) -> list[Request]:
+    """Four objects of one slice read three times each, then forty read once: each read
+    whole, or in two requests of which only the second reaches the slice's end."""
+    out: list[Request] = []
+    names = [f"/w{i}" for i in range(4)] * 3 + [f"/s{i}" for i in range(40)]
+    for t, name in enumerate(names):
+        if split:
+            out += requests((2 * t, name, 10, 0, 4), (2 * t + 1, name, 10, 5, 9))
+        else:
+            out += requests((2 * t, name, 10, 0, 9))
+    return out
+
+
+def test_vod_writes_only_what_it_admits_when_reads_reach_the_end() -> None:
+    whole = replay(scan_after_warm(split=False), "vod", 40, slice_bytes=10)
+    split = replay(scan_after_warm(split=True), "vod", 40, slice_bytes=10)
+    assert whole.origin_bytes == split.origin_bytes == 440
+    assert whole.disk_write_bytes == 40 and split.disk_write_bytes == 440  # 40: the warm four
+    assert replay(scan_after_warm(split=False), "lru", 40, 10).disk_write_bytes == 440
 
 
 def random_trace(rng: random.Random, slice_bytes: int) -> list[Request]:

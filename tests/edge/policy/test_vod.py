@@ -4,6 +4,7 @@ from edge.policy import DEFAULT_POLICY, make_policy
 from edge.policy.base import Outcome, SliceKey
 from edge.policy.vod import (
     _LEVEL_OF,
+    BYPASS_LEVELS,
     LEVELS_PER_DOUBLING,
     SLICE_HALF_LIFE_S,
     START_HALF_LIFE_S,
@@ -38,12 +39,64 @@ def test_window_share() -> None:
     assert cache(4).window_bytes_max == SLICE
 
 
-def test_every_miss_is_admitted_and_its_rereads_hit_the_window() -> None:
+def test_a_miss_is_admitted_and_its_rereads_hit_the_window() -> None:
     policy = cache()
     assert policy.access(k("a"), SLICE, 0).outcome is Outcome.ADMIT
     for t in range(1, 6):
         assert policy.access(k("a"), SLICE, t).outcome is Outcome.HIT
     assert k("a") in policy._window
+
+
+def full_of_warm_slices() -> VOD:
+    """A full cache of 20 main slices, each read three times since it was added."""
+    policy = cache(20)
+    for i in range(1, 21):
+        policy.add(k("warm", i), SLICE)
+        for t in range(3):
+            assert policy.access(k("warm", i), SLICE, t).outcome is Outcome.HIT
+    assert policy.used_bytes == policy.capacity_bytes
+    return policy
+
+
+def test_a_cold_miss_read_to_the_end_is_bypassed() -> None:
+    policy = full_of_warm_slices()
+    cold = k("cold", 7)
+    access = policy.access(cold, SLICE, 10, reaches_end=True)
+    assert access.outcome is Outcome.BYPASS and access.evicted == ()
+    assert cold not in policy and policy.bypassed == 1
+    assert policy.level(cold) <= policy.level(k("warm", 1)) + BYPASS_LEVELS
+
+
+def test_the_same_miss_not_read_to_the_end_is_admitted() -> None:
+    policy = full_of_warm_slices()
+    cold = k("cold", 7)
+    access = policy.access(cold, SLICE, 10, reaches_end=False)
+    assert access.outcome is Outcome.ADMIT and len(access.evicted) == 1
+    assert cold in policy._window and policy.bypassed == 0
+    assert policy.access(cold, SLICE, 14, reaches_end=True).outcome is Outcome.HIT
+
+
+def test_a_hot_miss_read_to_the_end_is_admitted() -> None:
+    policy = full_of_warm_slices()
+    hot = k("hot", 7)
+    policy.add(hot, SLICE)
+    for t in range(12):
+        policy.access(hot, SLICE, t)
+    policy.remove(hot)  # purged, say: its demand is remembered, its bytes are gone
+    policy.add(k("warm", 21), SLICE)
+    for t in range(3):
+        policy.access(k("warm", 21), SLICE, 13 + t)
+    assert policy.used_bytes == policy.capacity_bytes
+    assert policy.level(hot) > policy.level(k("warm", 1)) + BYPASS_LEVELS
+    assert policy.access(hot, SLICE, 20, reaches_end=True).outcome is Outcome.ADMIT
+    assert hot in policy
+
+
+def test_a_miss_read_to_the_end_is_admitted_while_the_cache_has_room() -> None:
+    policy = cache(20)
+    for i in range(10):
+        assert policy.access(k("cold", i), SLICE, i, reaches_end=True).outcome is Outcome.ADMIT
+    assert policy.bypassed == 0 and len(policy) == 10
 
 
 def test_admit_is_strict() -> None:
