@@ -137,20 +137,12 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Our own handle on the socket (a dup: closing it never closes uvloop's), for
-            # send(MSG_MORE) and sendfile(2) beside the transport when its buffer is empty.
-            self._sock = socket.socket(fileno=os.dup(sock.fileno()))
-            self._sock.setblocking(False)  # as uvloop keeps it; never wait in a write
+        self._sock = transport.get_extra_info("socket")  # for sendfile(2) beside the transport
         self._server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._server.connections.discard(self)
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(ConnectionResetError("client went away"))
@@ -221,9 +213,9 @@ class Connection(asyncio.Protocol):
         if query and b"#" in query:
             query = query.partition(b"#")[0]
         body = self._body
+        method = parser.get_method()
         request = Request(
-            _METHODS.get(parser.get_method()) or parser.get_method().decode("ascii", "replace"),
-            path, query, self._headers,
+            _METHODS.get(method) or method.decode("ascii", "replace"), path, query, self._headers,
             parser.should_keep_alive() and not self._server.stopping,
             b"".join(body) if body else b"", self.peer, time.perf_counter())
         # The next message's state, set here rather than in an on_message_begin callback

@@ -347,8 +347,9 @@ class EdgeApp:
             conn.writelines([head, os.pread(fd, length, offset)])
         if opened:
             self.store.trim_fds()  # only an open can take the cache past its cap
-        self.policy.access(SliceKey(meta.key, index), min(slice_bytes, size - index * slice_bytes),
-                           time.time(), stop == size or stop >= (index + 1) * slice_bytes)
+        slice_start, slice_stop = bounds(index, size, slice_bytes)
+        self.policy.access(SliceKey(meta.key, index), slice_stop - slice_start, time.time(),
+                           stop >= slice_stop)
         self._done(req, 200 if spec is None else 206, "hit", length, meta.key, length)
         if self.prefetch_slices and spec is not None and index + 1 not in entry.present and (
                 stop < size):
@@ -399,9 +400,8 @@ class EdgeApp:
         access = self.policy.access
         for _, r in plan.parts:
             for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
-                start = index * slice_bytes
-                access(SliceKey(key, index), min(slice_bytes, size - start), now,
-                       r.stop == size or r.stop >= start + slice_bytes)
+                start, stop = bounds(index, size, slice_bytes)
+                access(SliceKey(key, index), stop - start, now, r.stop >= stop)
         body = plan.length - len(plan.closing) - sum(len(before) for before, _ in plan.parts)
         self._done(req, plan.status, "hit", body, key, body)
         if self.prefetch_slices:
@@ -511,8 +511,7 @@ class EdgeApp:
                         hit_bytes += length
                     else:
                         missed = True
-                        fill = fill_for(index, r.stop == meta.size
-                                        or r.stop >= (index + 1) * slice_bytes)
+                        fill = fill_for(index, r.stop >= bounds(index, meta.size, slice_bytes)[1])
                         self._prefetch(key, meta, index + 1, r.stop, fills)
                         async for chunk in fill.read(offset, length, meta):
                             conn.write(chunk)

@@ -63,9 +63,7 @@ class EdgeMetrics:
         key = (status, cache)
         requests = self.requests
         requests[key] = requests.get(key, 0) + 1
-        latency = self.request_latency
-        latency.counts[bisect_left(latency.buckets, seconds)] += 1
-        latency.sum += seconds
+        self.request_latency.observe(seconds)
         served = self.served_bytes
         served["hit"] += hit
         served["miss"] += sent - hit

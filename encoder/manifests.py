@@ -102,20 +102,22 @@ def check_token_param(name: str) -> str:
     return name
 
 
+def _playlist_head(token_param: str | None) -> tuple[list[str], str]:
+    """A playlist's first lines, and the query its URIs end in: with `token_param`, the
+    playlist imports that parameter of its own URL and passes it on to every URI."""
+    if token_param is None:
+        return ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"], ""
+    name = check_token_param(token_param)
+    return (["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION_QUERYPARAM}",
+             f"#EXT-X-DEFINE:QUERYPARAM={_quote(name)}"], f"?{name}={{${name}}}")
+
+
 def hls_media_playlist(track: PackagedTrack, byterange: bool,
                        token_param: str | None = None) -> str:
     """The media playlist of one rendition, in the segment or the byte-range layout; with
     `token_param`, every URI carries that query parameter of the playlist's own URL."""
     durations = track.segment_durations_s()
-    lines = ["#EXTM3U"]
-    if token_param is None:
-        lines.append(f"#EXT-X-VERSION:{HLS_VERSION}")
-        query = ""
-    else:
-        name = check_token_param(token_param)
-        lines += [f"#EXT-X-VERSION:{HLS_VERSION_QUERYPARAM}",
-                  f"#EXT-X-DEFINE:QUERYPARAM={_quote(name)}"]
-        query = f"?{name}={{${name}}}"
+    lines, query = _playlist_head(token_param)
     lines += [f"#EXT-X-TARGETDURATION:{target_duration(durations)}",
               "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS"]
     layout = track.layout
@@ -153,14 +155,7 @@ def hls_master(tracks: Sequence[PackagedTrack], byterange: bool,
     """The multivariant playlist: one variant per video rendition, in ladder order; with
     `token_param`, every media playlist URI carries that parameter of its own URL."""
     video, audio = _split(tracks)
-    if token_param is None:
-        lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}"]
-        query = ""
-    else:
-        name = check_token_param(token_param)
-        lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION_QUERYPARAM}",
-                 f"#EXT-X-DEFINE:QUERYPARAM={_quote(name)}"]
-        query = f"?{name}={{${name}}}"
+    lines, query = _playlist_head(token_param)
     lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
     if steering is not None:
         lines.append(f"#EXT-X-CONTENT-STEERING:SERVER-URI={_quote(steering.server_uri)},"

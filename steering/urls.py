@@ -69,16 +69,6 @@ def client_network(client: str, matched_prefix: str) -> str:
     return format_network(family, n >> (width - length) << (width - length), length)
 
 
-def signed_url(
-    edge: Edge, key: str, ring: tokens.KeyRing | None, expires: int, network: str = ""
-) -> str:
-    """`edge`'s URL for `key`, with a token when there is a key ring."""
-    if ring is None:
-        return edge.url + key
-    token = tokens.sign(edge.path_prefix + signed_path(key), expires, ring, network)
-    return f"{edge.url}{key}?{tokens.PARAM}={token}"
-
-
 class Signer:
     """Signs the URLs of one answer, reusing tokens where it can.
 

@@ -7,7 +7,7 @@ import pytest
 from common import tokens
 from steering.errors import BadRequest
 from steering.topology import Edge
-from steering.urls import Signer, client_network, parse_key, signed_path, signed_url, title_scope
+from steering.urls import Signer, client_network, parse_key, signed_path, title_scope
 
 RING = tokens.parse_key_file("k2=second-secret-0123456789\nk1=first-secret-0123456789\n")
 EDGE = Edge("ams-1", "ams-ix", "http://127.0.0.1:8101", 10.0)
@@ -46,14 +46,15 @@ def _token(url: str) -> str:
 
 
 def test_signed_urls_verify_at_the_edge_for_their_path_only() -> None:
-    url = signed_url(EDGE_WITH_PATH, "/t1/r750.mp4", RING, 2_000_000_000)
+    signer = Signer(RING, ttl_s=60, granularity_s=1)
+    (url,), _ = signer.urls((EDGE_WITH_PATH,), "/t1/r750.mp4", now=2_000_000_000 - 60)
     assert url.startswith("https://fra.example/cdn/t1/r750.mp4?token=k2~2000000000~~")
     tokens.verify(_token(url), "/cdn/t1/r750.mp4", RING, now=1_999_999_999)
     with pytest.raises(tokens.TokenError, match="bad-signature"):
         tokens.verify(_token(url), "/cdn/t1/r1500.mp4", RING, now=1_999_999_999)
     with pytest.raises(tokens.TokenError, match="expired"):
         tokens.verify(_token(url), "/cdn/t1/r750.mp4", RING, now=2_000_000_001)
-    assert signed_url(EDGE, "/a", None, 0) == "http://127.0.0.1:8101/a"
+    assert Signer(None, ttl_s=60).urls((EDGE,), "/a", now=0)[0] == ("http://127.0.0.1:8101/a",)
 
 
 def test_signer_rounds_expiry_up_and_reuses_tokens() -> None:
@@ -115,4 +116,3 @@ def test_a_manifest_url_is_signed_for_its_title(key: str, covered: str) -> None:
     assert url[0].startswith(f"https://fra.example/cdn{key}?token=")
     inside = "/cdn" + (covered + "v1/1.m4s" if covered.endswith("/") else covered)
     tokens.verify(_token(url[0]), inside, RING, now=1)
-    tokens.verify(_token(signed_url(EDGE_WITH_PATH, key, RING, 60)), inside, RING, now=1)
