@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from ocdn.demo import SAMPLE_BYTES, SAMPLE_KEY, _sample
-from tests.support.procs import OCDN, env, free_port, http_get
+from tests.support.procs import OCDN, env, free_port, free_port_run, http_get
 
 
 def test_demo_serves_through_steering_and_stops(tmp_path: Path) -> None:
     ports = {name: free_port() for name in ("origin", "steering")}
-    edge_port = free_port() + 7  # the demo takes four consecutive ports from here
+    edge_port = free_port_run(4)  # the demo takes four consecutive ports from here
     out = tmp_path / "demo.out"
     with open(out, "wb") as fh:
         proc = subprocess.Popen(
