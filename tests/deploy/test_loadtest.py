@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import OCDN, ROOT, env, free_port, http_get
+from tests.support.procs import OCDN, ROOT, env, free_port, free_port_run, http_get
 
 LOCUST = shutil.which("locust") or str(Path(OCDN[0]).with_name("locust"))
 
@@ -19,7 +19,7 @@ LOCUST = shutil.which("locust") or str(Path(OCDN[0]).with_name("locust"))
 def test_locust_players_against_the_demo(tmp_path: Path) -> None:
     if not Path(LOCUST).exists():
         pytest.fail("locust is not installed (it is in the dev extras)")
-    origin, steering, edge = free_port(), free_port(), free_port() + 11
+    origin, steering, edge = free_port(), free_port(), free_port_run(4)  # edge: 4 ports
     out = tmp_path / "demo.out"
     with open(out, "wb") as fh:
         demo = subprocess.Popen([*OCDN, "demo", "--dir", str(tmp_path / "demo"),
