@@ -59,7 +59,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.machine import cpu_model
+from bench.machine import cpu_model, free_port_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES = 8
@@ -215,24 +215,6 @@ async def _fake_edges(base_port: int) -> None:
         await web.TCPSite(runner, "127.0.0.1", base_port + i).start()
     print("fake edges ready", flush=True)
     await asyncio.Event().wait()
-
-
-def _free_port_block(n: int) -> int:
-    for _ in range(100):
-        base = random.randrange(20_000, 60_000 - n)
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + i))
-                socks.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free block of ports")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -400,7 +382,7 @@ def bench_http(topology: Path, lua: Path, clients: list[str], base_port: int,
                             stderr=subprocess.DEVNULL, text=True)
     keys = work / "keys"
     keys.write_text("bench-1=bench-secret-0123456789abcdef\n")
-    port = _free_port_block(1)
+    port = free_port_run(1)
     log_path = work / "steering.log"
     with open(log_path, "wb") as log:
         steering = subprocess.Popen(
@@ -504,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ocdn-steering-bench-") as tmp:
         work = Path(tmp)
         topology = work / "topology.yaml"
-        base_port = _free_port_block(SITES * EDGES_PER_SITE)
+        base_port = free_port_run(SITES * EDGES_PER_SITE)
         start = time.perf_counter()
         clients = generate(topology, args.prefixes, base_port)
         print(f"generated {args.prefixes} prefixes in {time.perf_counter() - start:.1f} s "

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.procs import OCDN, ROOT, env, free_port, free_port_run, http_get
+from bench.machine import free_port_run
+from tests.support.procs import OCDN, ROOT, env, free_port, http_get
 
 LOCUST = shutil.which("locust") or str(Path(OCDN[0]).with_name("locust"))
 

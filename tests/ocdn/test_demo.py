@@ -9,8 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench.machine import free_port_run
 from ocdn.demo import SAMPLE_BYTES, SAMPLE_KEY, _sample
-from tests.support.procs import OCDN, env, free_port, free_port_run, http_get
+from tests.support.procs import OCDN, env, free_port, http_get
 
 
 def test_demo_serves_through_steering_and_stops(tmp_path: Path) -> None:

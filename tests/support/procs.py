@@ -7,7 +7,6 @@ as it would on a box; tests talk to it over real sockets and may kill it.
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -33,28 +32,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def free_port_run(count: int) -> int:
-    """The first of `count` consecutive free ports, taken below Linux's ephemeral range
-    (32768 up): a port picked there is not handed to some client's outgoing connection
-    between this check and the server binding it."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32768 - count)
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError(f"no run of {count} free ports found")
 
 
 def wait_port(port: int, proc: subprocess.Popen[Any] | None = None,
