@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any
 
 import httptools
 
@@ -56,8 +55,10 @@ def date_and_server(server_name: str, now: float | None = None) -> bytes:
 # Header names as sent -> lower-case str: clients send the same few names in the same
 # spelling, so one dict lookup replaces a decode and a lower() per header line.
 _NAMES: dict[bytes, str] = {}
+_perf_counter = time.perf_counter  # a module global: one lookup, not two, per request
 MAX_NAMES = 1024
 _METHODS = {m: m.decode() for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS")}
+END_CLOSE = b"Connection: close\r\n\r\n"  # a head's last line when the connection closes
 _STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n".encode() for code, reason in REASONS.items()}
 
 
@@ -93,23 +94,23 @@ class Connection(asyncio.Protocol):
         "_head_bytes",
         "_headers",
         "_parser",
-        "_paused",
         "_queue",
         "_reading_paused",
-        "_server",
-        "_sock",
+        "_sock_fd",
         "_too_big",
         "_url",
         "keep_alive",
         "last_active",
+        "paused",
         "peer",
         "requests",
         "seen_requests",
+        "server",
         "transport",
     )
 
     def __init__(self, server: HttpServer) -> None:
-        self._server = server
+        self.server = server
         self._app = server.handler
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
@@ -120,13 +121,13 @@ class Connection(asyncio.Protocol):
         self._too_big = 0
         self._queue: deque[Request] = deque()
         self._busy = False
-        self._paused = False
+        self.paused = False  # the transport's buffer is over its high-water mark
         self._drain_waiter: asyncio.Future[None] | None = None
         self.peer = ""
         self.last_active = time.monotonic()
         self.keep_alive = True
         self._closing = False
-        self._sock: Any = None
+        self._sock_fd = -1  # the socket's descriptor, for sendfile(2) beside the transport
         self.requests = 0
         self.seen_requests = 0  # `requests` at the idle sweep's last look
         self._reading_paused = False
@@ -137,21 +138,22 @@ class Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
         self.peer = peer[0] if peer else ""
-        self._sock = transport.get_extra_info("socket")  # for sendfile(2) beside the transport
-        self._server.connections.add(self)
+        sock = transport.get_extra_info("socket")
+        self._sock_fd = sock.fileno() if sock is not None else -1
+        self.server.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
-        self._server.connections.discard(self)
+        self.server.connections.discard(self)
         waiter = self._drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(ConnectionResetError("client went away"))
 
     def pause_writing(self) -> None:
-        self._paused = True
+        self.paused = True
 
     def resume_writing(self) -> None:
-        self._paused = False
+        self.paused = False
         waiter, self._drain_waiter = self._drain_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -180,7 +182,7 @@ class Connection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > self._server.max_url_bytes:
+        if len(self._url) > self.server.max_url_bytes:
             self._too_big = 414
             raise httptools.HttpParserError("uri too long")
 
@@ -201,7 +203,7 @@ class Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
-        if sum(map(len, self._body)) > self._server.max_body_bytes:
+        if sum(map(len, self._body)) > self.server.max_body_bytes:
             self._too_big = 413
             raise httptools.HttpParserError("body too large")
 
@@ -216,8 +218,8 @@ class Connection(asyncio.Protocol):
         method = parser.get_method()
         request = Request(
             _METHODS.get(method) or method.decode("ascii", "replace"), path, query, self._headers,
-            parser.should_keep_alive() and not self._server.stopping,
-            b"".join(body) if body else b"", self.peer, time.perf_counter())
+            parser.should_keep_alive() and not self.server.stopping,
+            b"".join(body) if body else b"", self.peer, _perf_counter())
         # The next message's state, set here rather than in an on_message_begin callback
         # (a Python call per request saved; the parser calls nothing between messages).
         self._url = b""
@@ -287,11 +289,11 @@ class Connection(asyncio.Protocol):
         each object's header lines as bytes rather than formatting them per request."""
         block = headers if isinstance(headers, bytes) else encode_headers(headers)
         status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode()
-        end = b"\r\n" if self.keep_alive else b"Connection: close\r\n\r\n"
+        end = b"\r\n" if self.keep_alive else END_CLOSE
         if status == 304 or status == 204 or status < 200:
-            return b"%s%s%s%s" % (status_line, self._server.date_server, block, end)
+            return b"%s%s%s%s" % (status_line, self.server.date_server, block, end)
         return b"%s%s%sContent-Length: %d\r\n%s" % (
-            status_line, self._server.date_server, block, length, end)
+            status_line, self.server.date_server, block, length, end)
 
     def write(self, data: bytes | memoryview) -> None:
         if self.transport is not None and not self._closing:
@@ -311,7 +313,7 @@ class Connection(asyncio.Protocol):
     async def drain(self) -> None:
         if self._closing:
             raise ConnectionResetError("client went away")
-        if self._paused:
+        if self.paused:
             loop = asyncio.get_running_loop()
             if self._drain_waiter is None or self._drain_waiter.done():
                 self._drain_waiter = loop.create_future()
@@ -327,13 +329,30 @@ class Connection(asyncio.Protocol):
         returns how many bytes went out (0 when the socket was full or busy), and the
         caller writes the rest through the transport.
         """
-        if self._sock is None or self._closing or self.buffered():
+        if self._sock_fd < 0 or self._closing or self.buffered():
             return 0
+        return self._sendfile(fd, offset, count)
+
+    def send_file(self, fd: int, offset: int, count: int, head: bytes = b"") -> None:
+        """`head`, then bytes [offset, offset+count) of `fd`: by sendfile(2) as far as the
+        socket takes them now, the rest read and left in the transport's buffer. One call
+        for a whole hit, as the hit path wants it."""
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        if head:
+            transport.write(head)
+        sent = 0
+        if self._sock_fd >= 0 and not transport.get_write_buffer_size():
+            sent = self._sendfile(fd, offset, count)
+        if sent < count and not self._closing:
+            transport.write(os.pread(fd, count - sent, offset + sent))
+
+    def _sendfile(self, fd: int, offset: int, count: int) -> int:
         sent = 0
         try:
-            sock_fd = self._sock.fileno()
             while sent < count:
-                n = os.sendfile(sock_fd, fd, offset + sent, count - sent)
+                n = os.sendfile(self._sock_fd, fd, offset + sent, count - sent)
                 if n == 0:
                     break
                 sent += n
