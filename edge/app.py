@@ -374,7 +374,7 @@ class EdgeApp:
                            _time(), stop >= slice_stop)
         status = 200 if spec is None else 206
         seconds = _perf_counter() - req.started
-        self.metrics.request(status, "hit", seconds, length, length)
+        self.metrics.hit(status, seconds, length)
         if self.access_log.enabled:
             self.access_log.write(req, status, "hit", length, meta.key, seconds)
         if self.prefetch_slices and spec is not None and index + 1 not in entry.present and (

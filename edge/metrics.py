@@ -51,6 +51,7 @@ class Histogram:
 class EdgeMetrics:
     def __init__(self) -> None:
         self.requests: dict[tuple[int, str], int] = {}  # (status, cache) -> count
+        self.hits: dict[int, int] = {}  # status -> count, of requests counted by `hit`
         self.served_bytes = {"hit": 0, "miss": 0}
         self.origin_requests: dict[str, int] = {}  # outcome -> count
         self.origin_bytes = 0
@@ -71,6 +72,23 @@ class EdgeMetrics:
         if sent != hit:
             served["miss"] += sent - hit
 
+    def hit(self, status: int, seconds: float, nbytes: int) -> None:
+        """`request(status, "hit", seconds, nbytes, nbytes)` for the hit path: the same
+        counts in fewer operations (no key tuple, no miss bytes: a tenth of a hit's time)."""
+        hits = self.hits
+        hits[status] = hits.get(status, 0) + 1
+        latency = self.request_latency
+        latency.counts[bisect_left(latency.buckets, seconds)] += 1
+        latency.sum += seconds
+        self.served_bytes["hit"] += nbytes
+
+    def request_counts(self) -> dict[tuple[int, str], int]:
+        """Requests answered, by (status, cache result), from both counting paths."""
+        counts = dict(self.requests)
+        for status, count in self.hits.items():
+            counts[status, "hit"] = counts.get((status, "hit"), 0) + count
+        return counts
+
     def origin(self, outcome: str, seconds: float, nbytes: int) -> None:
         self.origin_requests[outcome] = self.origin_requests.get(outcome, 0) + 1
         self.origin_bytes += nbytes
@@ -89,7 +107,7 @@ class EdgeCollector(Collector):
         g = self.gauges()
         requests = CounterMetricFamily("ocdn_edge_requests", "Requests answered, by status "
                                        "and cache result", labels=["status", "cache"])
-        for (status, cache), count in sorted(m.requests.items()):
+        for (status, cache), count in sorted(m.request_counts().items()):
             requests.add_metric([str(status), cache], count)
         yield requests
         served = CounterMetricFamily("ocdn_edge_served_bytes", "Body bytes sent to clients, "

@@ -207,6 +207,7 @@ def test_status_healthz_metrics(origin: Origin, edge: Any) -> None:
     http_get(f"{edge.url}/srv/m.mp4")
     time.sleep(0.3)  # the fill's rename lands just after its last byte went out
     http_get(f"{edge.url}/srv/m.mp4")
+    assert http_get(f"{edge.url}/srv/m.mp4", {"Range": "bytes=0-9"})[0] == 206  # the fast hit
     assert http_get(f"{edge.url}/healthz")[0] == 200
     status, _, body = http_get(f"{edge.url}/status")
     doc = json.loads(body)
@@ -217,7 +218,8 @@ def test_status_healthz_metrics(origin: Origin, edge: Any) -> None:
     text = body.decode()
     assert status == 200 and headers["content-type"].startswith("text/plain")
     assert 'ocdn_edge_requests_total{cache="hit",status="200"}' in text
-    assert 'ocdn_edge_served_bytes_total{cache="hit"} 262145.0' in text
+    assert 'ocdn_edge_requests_total{cache="hit",status="206"} 1.0' in text
+    assert 'ocdn_edge_served_bytes_total{cache="hit"} 262155.0' in text
     assert "ocdn_edge_origin_request_duration_seconds_bucket" in text
     assert "ocdn_edge_cache_bytes 262145.0" in text
 
