@@ -206,6 +206,7 @@ class FillManager:
             del self.inflight[fill.key]
         if fill.admit:
             self.store.policy.remove(fill.key)
+        self.store.release(fill.key.obj)
 
     async def _commit(self, fill: Fill, meta: ObjectMeta) -> None:
         try:
@@ -223,6 +224,7 @@ class FillManager:
         finally:
             if self.inflight.get(fill.key) is fill:
                 del self.inflight[fill.key]
+            self.store.release(fill.key.obj)  # nothing kept (bypass, failed write): forget it
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -19,6 +19,11 @@ The index is rebuilt in the background after a restart (a thread walks the 256 f
 directories), so the edge serves at once: until the walk ends, a key missing from the
 index is probed on disk directly. Policy bookkeeping (`Policy.add`) follows the index, and
 any slice beyond the configured capacity is evicted as it is found.
+
+An object stays in the index, and its directory on disk, while it has a slice cached or a
+fill admitted (`release`): memory and metadata follow what is cached, not every object
+ever requested. Each cached object's meta.json (a few hundred bytes) is not counted in
+the capacity; the slices are.
 """
 
 from __future__ import annotations
@@ -158,7 +163,10 @@ class SliceStore:
             batch = await loop.run_in_executor(None, self._scan_fanout, sub)
             for meta, directory, present in batch:
                 if meta.key in self.index:
-                    continue  # probed while we walked: already known
+                    continue  # probed or learned while we walked: already known
+                if not present:  # metadata of an object with nothing cached (see `release`)
+                    shutil.rmtree(directory, ignore_errors=True)
+                    continue
                 self._adopt(meta, directory, present)
                 found += len(present)
         self.indexed = True
@@ -293,9 +301,13 @@ class SliceStore:
         entry = self.index.get(meta.key)
         key = SliceKey(meta.key, index)
         if entry is None or not entry.meta.same_version(meta) or key not in self.policy:
-            path = os.path.join(_key_dir(self.objects_dir, meta.key), f"{index}.{meta.tag}")
+            directory = _key_dir(self.objects_dir, meta.key)
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(os.path.join(directory, f"{index}.{meta.tag}"))
+            if entry is None:  # released or purged while the write ran: leave no metadata
+                with contextlib.suppress(OSError):
+                    if os.listdir(directory) == ["meta.json"]:
+                        shutil.rmtree(directory)
             return False
         entry.present.add(index)
         return True
@@ -314,7 +326,25 @@ class SliceStore:
                 start, stop = bounds(key.index, entry.meta.size, self.slice_bytes)
                 self.evicted_bytes += stop - start
                 self._unlink_slice(entry, key.index)
+                if not entry.present:
+                    self.release(key.obj)
             self.evictions += 1
+
+    def release(self, key: str) -> None:
+        """Forget an object with no slice on disk and none admitted for a fill: its index
+        entry and its directory (meta.json) go. Without this, every object ever requested
+        would keep an entry in memory and, once cached, a directory on disk. Called when an
+        object's last slice is evicted and when a fill ends; a no-op otherwise."""
+        entry = self.index.get(key)
+        if entry is None or entry.present:
+            return
+        policy = self.policy
+        count = (entry.meta.size + self.slice_bytes - 1) // self.slice_bytes
+        if any(SliceKey(key, index) in policy for index in range(count)):
+            return  # a fill admitted for this object will commit into it
+        del self.index[key]
+        self._close_fds(entry)
+        shutil.rmtree(entry.directory, ignore_errors=True)
 
     def _unlink_slice(self, entry: Entry, index: int) -> None:
         entry.present.discard(index)

@@ -4,6 +4,7 @@ that evicts it under LRU (real edge and origin processes)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +17,14 @@ SLICE = 256 * 1024
 
 @pytest.mark.parametrize(("policy", "survives"), [("lru", False), ("default", True)])
 def test_popular_object_survives_a_scan(origin: Origin, start_edge: Any, policy: str,
-                                        survives: bool) -> None:
+                                        survives: bool, tmp_path: Path) -> None:
     popular = blob(SLICE, seed=500)
     origin.put(f"pop/{policy}/hot.mp4", popular)
     for i in range(24):
         origin.put(f"pop/{policy}/scan{i}.mp4", blob(SLICE, seed=501 + i))
+    cache = tmp_path / f"cache-{policy}"
     edge = start_edge("--slice-size", "256KiB", "--cache-size", "2MiB", "--policy", policy,
-                      "--prefetch-slices", "0")
+                      "--prefetch-slices", "0", cache_dir=cache)
     hot = f"{edge.url}/pop/{policy}/hot.mp4"
     for _ in range(6):
         assert http_get(hot)[2] == popular
@@ -34,3 +36,13 @@ def test_popular_object_survives_a_scan(origin: Origin, start_edge: Any, policy:
     status, headers, body = http_get(hot)
     assert status == 200 and body == popular
     assert headers["x-cache"] == ("HIT" if survives else "MISS")
+    # Objects whose slices all left (evicted, or never admitted) leave nothing behind: the
+    # index and the metadata on disk hold only what the cache holds.
+    time.sleep(0.2)
+    text = http_get(f"{edge.url}/metrics")[2].decode()
+    objects = next(float(line.split()[1]) for line in text.splitlines()
+                   if line.startswith("ocdn_edge_cache_objects "))
+    metas = list(cache.rglob("meta.json"))
+    slices = [p for p in cache.rglob("*.*") if p.name != "meta.json"
+              and "tmp" not in p.relative_to(cache).parts]
+    assert 1 <= len(metas) == len(slices) == objects <= 8

@@ -184,3 +184,74 @@ def test_index_respects_a_smaller_capacity(tmp_path: Path) -> None:
     assert small.used_bytes == 4 * 4096
     files = [p for p in (tmp_path / "v1" / "objects").rglob("*.*") if p.name != "meta.json"]
     assert len(files) == 4
+
+
+def _cache_one(store: SliceStore, meta: ObjectMeta, index: int) -> None:
+    access = store.policy.access(SliceKey(meta.key, index), 4096, 0.0)
+    store.evict(access.evicted)
+    assert store.commit(meta, index, [bytes(4096)]) is not None
+    assert store.committed(meta, index)
+
+
+def test_an_object_whose_last_slice_is_evicted_is_forgotten(tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(2 * 4096))
+    store.open()
+    old, new = _meta(key="a.mp4", size=8192), _meta(key="b.mp4", size=8192)
+    store.learn(old)
+    _cache_one(store, old, 0)
+    _cache_one(store, old, 1)
+    directory = Path(store.index["a.mp4"].directory)
+    store.learn(new)
+    _cache_one(store, new, 0)  # evicts a.mp4's slice 0: a.mp4 keeps slice 1
+    assert store.index["a.mp4"].present == {1} and (directory / "meta.json").exists()
+    _cache_one(store, new, 1)  # evicts a.mp4's last slice
+    assert "a.mp4" not in store.index and not directory.exists()
+    assert store.index["b.mp4"].present == {0, 1}
+
+
+def test_release_keeps_an_object_with_a_fill_admitted(tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20))
+    store.open()
+    meta = _meta(size=8192)
+    store.learn(meta)
+    store.release(meta.key)  # nothing on disk, nothing admitted: a bypassed miss
+    assert meta.key not in store.index
+    store.learn(meta)
+    store.policy.access(SliceKey(meta.key, 1), 4096, 0.0)  # admitted, its fill running
+    store.release(meta.key)
+    assert meta.key in store.index
+    assert store.commit(meta, 1, [bytes(4096)]) is not None and store.committed(meta, 1)
+
+
+def test_a_write_that_lands_after_its_object_was_released_leaves_nothing(
+        tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20))
+    store.open()
+    meta = _meta(size=8192)
+    store.learn(meta)
+    store.policy.access(SliceKey(meta.key, 0), 4096, 0.0)
+    store.policy.remove(SliceKey(meta.key, 0))  # evicted while its fill ran
+    store.release(meta.key)
+    path = store.commit(meta, 0, [bytes(4096)])  # the write was already under way
+    assert path is not None
+    assert not store.committed(meta, 0)
+    assert not Path(path).parent.exists()
+
+
+def test_indexing_removes_metadata_without_slices(tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20))
+    store.open()
+    kept, empty = _meta(key="kept.mp4"), _meta(key="empty.mp4")
+    for meta in (kept, empty):
+        store.learn(meta)
+        _cache_one(store, meta, 0)
+    directory = Path(store.index["empty.mp4"].directory)
+    (directory / f"0.{empty.tag}").unlink()  # as a crash between two unlinks leaves it
+    fresh = SliceStore(tmp_path, 4096, LRU(1 << 20))
+
+    async def build() -> None:
+        fresh.open()
+        await fresh.start_indexing()
+
+    asyncio.run(build())
+    assert set(fresh.index) == {"kept.mp4"} and not directory.exists()
