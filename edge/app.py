@@ -507,7 +507,17 @@ class EdgeApp:
                 self._admit(fill, meta, reaches_end)
             return fill
 
-        cached = self._all_present_meta(entry, meta, plan)
+        inflight = self.fills.inflight
+        # A slice whose fill has ended but whose rename has not landed yet is served from
+        # the fill's memory, without the origin: that is a hit too.
+        landing = {i for _, r in plan.parts
+                   for i in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1)
+                   if _complete(inflight.get(SliceKey(key, i)))}
+        cached = all(
+            (entry is not None and entry.meta.same_version(meta) and i in entry.present)
+            or i in landing
+            for _, r in plan.parts
+            for i in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1))
         conn.write(conn.head(plan.status, plan.headers + (
             b"X-Cache: HIT\r\n" if cached else b"X-Cache: MISS\r\n"), plan.length))
         try:
@@ -536,7 +546,10 @@ class EdgeApp:
                                                r.stop >= stop)
                         hit_bytes += length
                     else:
-                        missed = True
+                        if index in landing:
+                            hit_bytes += length
+                        else:
+                            missed = True
                         fill = fill_for(index, r.stop >= bounds(index, meta.size, slice_bytes)[1])
                         self._prefetch(key, meta, index + 1, r.stop, fills)
                         async for chunk in fill.read(offset, length, meta):
@@ -556,9 +569,6 @@ class EdgeApp:
         self._done(req, plan.status, "miss" if missed else "hit", sent, key, hit_bytes)
         self._note_reader(req, meta, plan)
 
-    def _all_present_meta(self, entry: Entry | None, meta: ObjectMeta, plan: Plan) -> bool:
-        return entry is not None and entry.meta.same_version(meta) and self._all_present(entry,
-                                                                                         plan)
 
     async def _send_file(self, conn: Connection, fd: int, offset: int, length: int) -> None:
         use_sendfile = length >= self.sendfile_from
@@ -634,3 +644,6 @@ class EdgeApp:
         return served["hit"] / total if total else 0.0
 
 
+def _complete(fill: Fill | None) -> bool:
+    """A fill that has every byte of its slice in memory."""
+    return fill is not None and fill.done and fill.error is None

@@ -13,7 +13,7 @@ import pytest
 from common.http import Connection, HttpServer, Request
 from edge.accesslog import AccessLog
 from edge.app import EdgeApp
-from edge.fill import FillManager
+from edge.fill import Fill, FillManager
 from edge.metrics import EdgeMetrics
 from edge.policy import SliceKey, make_policy
 from edge.policy.base import BYPASS, HIT, Access
@@ -132,3 +132,41 @@ async def test_a_prefetch_is_asked_as_a_read_to_the_end_and_skipped_when_bypasse
     edge._prefetch("obj.mp4", meta, 4, meta.size, fills)
     assert policy.asked == [(SliceKey("obj.mp4", 4), True), (SliceKey("obj.mp4", 5), True)]
     assert fills == {} and not edge.fills.inflight  # declined: no origin GET, no write
+
+
+async def test_a_slice_still_landing_is_served_from_its_fill_as_a_hit(app: Any) -> None:
+    """Between a fill's last byte and its rename, a request reads the fill's memory: no
+    origin GET, so the answer says HIT and the metrics count hit bytes."""
+    edge, data = app
+    meta = edge.store.lookup("obj.mp4").meta
+    edge.store.evict([SliceKey("obj.mp4", 3)])
+    edge.policy.remove(SliceKey("obj.mp4", 3))
+    fill = Fill(SliceKey("obj.mp4", 3), meta)
+    fill.meta.set_result(meta)
+    fill._append(data[3 * SLICE : 4 * SLICE])
+    fill._finish(None)
+    edge.fills.inflight[fill.key] = fill
+    conn = Connection(HttpServer(edge))
+    conn.transport = Recorder()  # type: ignore[assignment]
+    request = Request("GET", b"/obj.mp4", b"", {"range": f"bytes={3 * SLICE + 5}-{3 * SLICE + 99}"},
+                      True, b"", "127.0.0.1", 0.0)
+    pending = edge(request, conn)
+    assert pending is not None  # not on disk: the streaming path
+    await pending
+    reply = bytes(conn.transport.data)  # type: ignore[attr-defined]
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert b"X-Cache: HIT" in head and body == data[3 * SLICE + 5 : 3 * SLICE + 100]
+    assert edge.metrics.served_bytes == {"hit": 95, "miss": 0}
+    assert edge.metrics.request_counts() == {(206, "hit"): 1}
+    # A fill still receiving is a miss.
+    running = Fill(SliceKey("obj.mp4", 3), meta)
+    running.meta.set_result(meta)
+    running._append(data[3 * SLICE : 3 * SLICE + 200])
+    edge.fills.inflight[running.key] = running
+    conn = Connection(HttpServer(edge))
+    conn.transport = Recorder()  # type: ignore[assignment]
+    pending = edge(request, conn)
+    assert pending is not None
+    await pending
+    assert b"X-Cache: MISS" in bytes(conn.transport.data)  # type: ignore[attr-defined]
+    assert edge.metrics.request_counts() == {(206, "hit"): 1, (206, "miss"): 1}
