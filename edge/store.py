@@ -9,11 +9,12 @@ Layout under `cache_dir/v1/`:
 The filesystem is the truth. A slice reaches its final name only by rename(2) from
 tmp/ after the whole slice arrived and verified, so a name is a promise that the bytes
 behind it are complete; a kill -9 at any moment leaves at worst a file in tmp/, which
-start-up removes. The tag in the file name binds a slice to one version of its object: a
-slice of an older ETag can never be served as part of a newer one, even if a crash
-interrupted the clean-up, because index and probe only accept the tag of meta.json.
-Several processes could share the directory (renames are atomic and idempotent); one
-place, the policy held here, decides evictions.
+start-up removes. The slice is fsync'd before its rename, so a power loss cannot leave a
+final name whose bytes never reached the disk. The tag in the file name binds a slice to
+one version of its object: a slice of an older ETag can never be served as part of a
+newer one, even if a crash interrupted the clean-up, because index and probe only accept
+the tag of meta.json. Several processes could share the directory (renames are atomic and
+idempotent); one place, the policy held here, decides evictions.
 
 The index is rebuilt in the background after a restart (a thread walks the 256 fan-out
 directories), so the edge serves at once: until the walk ends, a key missing from the
@@ -285,6 +286,9 @@ class SliceStore:
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fd, view):]
+                # The bytes reach the disk before the name does: after a power loss the
+                # final name may be missing (a refetch), never present with lost bytes.
+                os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, final)

@@ -255,3 +255,32 @@ def test_indexing_removes_metadata_without_slices(tmp_path: Path) -> None:
 
     asyncio.run(build())
     assert set(fresh.index) == {"kept.mp4"} and not directory.exists()
+
+
+def test_a_slice_reaches_the_disk_before_its_name(tmp_path: Path, monkeypatch: Any) -> None:
+    """fsync of the slice's file comes before the rename that makes it visible (a power
+    loss must not leave a final name without its bytes). The calls are recorded around
+    the real ones."""
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20))
+    store.open()
+    meta = _meta(size=4096)
+    store.learn(meta)
+    store.policy.access(SliceKey(meta.key, 0), 4096, 0.0)
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        calls.append(f"fsync {os.readlink(f'/proc/self/fd/{fd}')}")
+        real_fsync(fd)
+
+    def replace(src: str, dst: str) -> None:
+        calls.append(f"replace {src} {dst}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    final = store.commit(meta, 0, [bytes(4096)])
+    assert final is not None
+    last = calls[-1].split()
+    assert last[0] == "replace" and last[2] == final
+    assert calls[-2] == f"fsync {last[1]}"
