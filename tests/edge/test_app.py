@@ -170,3 +170,19 @@ async def test_a_slice_still_landing_is_served_from_its_fill_as_a_hit(app: Any) 
     await pending
     assert b"X-Cache: MISS" in bytes(conn.transport.data)  # type: ignore[attr-defined]
     assert edge.metrics.request_counts() == {(206, "hit"): 1, (206, "miss"): 1}
+
+
+@pytest.mark.parametrize("mode", ["pread", "sendfile"])
+async def test_a_range_across_slices_is_answered_whole_on_the_hit_path(app: Any,
+                                                                        mode: str) -> None:
+    edge, data = app
+    edge.send_mode = mode
+    start, last = 2 * SLICE - 100, 4 * SLICE + 99  # three slices, partly
+    reply = _get(edge, {"range": f"bytes={start}-{last}"})
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 206 ")
+    assert f"Content-Range: bytes {start}-{last}/{len(data)}".encode() in head
+    assert f"Content-Length: {last + 1 - start}".encode() in head and b"X-Cache: HIT" in head
+    assert body == data[start : last + 1]
+    whole = _get(edge, {})  # ten slices, no range
+    assert whole.startswith(b"HTTP/1.1 200 ") and whole.endswith(b"\r\n\r\n" + data)
