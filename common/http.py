@@ -55,11 +55,11 @@ def date_and_server(server_name: str, now: float | None = None) -> bytes:
 # Header names as sent -> lower-case str: clients send the same few names in the same
 # spelling, so one dict lookup replaces a decode and a lower() per header line.
 _NAMES: dict[bytes, str] = {}
-_perf_counter = time.perf_counter  # a module global: one lookup, not two, per request
 MAX_NAMES = 1024
 _METHODS = {m: m.decode() for m in (b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS")}
 END_CLOSE = b"Connection: close\r\n\r\n"  # a head's last line when the connection closes
 _STATUS_LINES = {code: f"HTTP/1.1 {code} {reason}\r\n".encode() for code, reason in REASONS.items()}
+_perf_counter = time.perf_counter  # a module global: one lookup, not two, per request
 
 
 def encode_headers(headers: list[tuple[str, str]]) -> bytes:
