@@ -317,10 +317,10 @@ class EdgeApp:
 
     def _fast_hit(self, req: Request, conn: Connection, entry: Entry) -> bool:
         """The common case in one pass: an unconditional GET of the whole object or of one
-        `bytes=A-B` range within one slice, on disk. False leaves it to the general path
-        (which handles every other case, including this one, identically); this one skips
-        building a Plan and the calls the general path makes, which is most of a 64 KiB
-        hit's Python time."""
+        `bytes=A-B` range, on disk (within one slice here, across slices in `_span_hit`).
+        False leaves it to the general path (which handles every other case, including
+        this one, identically); this one skips building a Plan and the calls the general
+        path makes, which is most of a 64 KiB hit's Python time."""
         headers = req.headers
         if not _CONDITIONAL_ALL.isdisjoint(headers):
             return False
