@@ -5,6 +5,8 @@ from edge.policy.base import Outcome, SliceKey
 from edge.policy.vod import (
     _LEVEL_OF,
     BYPASS_LEVELS,
+    FAST_LEVELS_PER_HALVING,
+    FIRST_READ_BYPASS_LEVELS,
     LEVELS_PER_DOUBLING,
     SLICE_HALF_LIFE_S,
     START_HALF_LIFE_S,
@@ -97,6 +99,55 @@ def test_a_miss_read_to_the_end_is_admitted_while_the_cache_has_room() -> None:
     for i in range(10):
         assert policy.access(k("cold", i), SLICE, i, reaches_end=True).outcome is Outcome.ADMIT
     assert policy.bypassed == 0 and len(policy) == 10
+
+
+def test_a_first_read_is_bypassed_within_the_wider_margin() -> None:
+    policy = cache(20)
+    for i in range(1, 21):  # a full cache of slices read once each
+        policy.access(k("warm", i), SLICE, 0)
+        policy.add(k("warm", i), SLICE)
+    coldest = policy.level(k("warm", 1))
+    policy.access(k("f"), SLICE, 10)  # a session starts f: its slices rank higher
+    new = k("f", 3)
+    assert policy.access(new, SLICE, 20, reaches_end=True).outcome is Outcome.BYPASS
+    assert coldest + BYPASS_LEVELS < policy.level(new) <= coldest + FIRST_READ_BYPASS_LEVELS
+    # a second read is evidence of a second session: the narrow margin applies
+    assert policy.access(new, SLICE, 30, reaches_end=True).outcome is Outcome.ADMIT
+    assert coldest + BYPASS_LEVELS < policy.level(new) <= coldest + FIRST_READ_BYPASS_LEVELS
+    assert policy.bypassed == 1
+
+
+def test_a_level_raised_by_starts_sinks_as_they_fade() -> None:
+    policy = cache(20)
+    plain, started = k("a", 1), k("b", 1)
+    policy.access(k("b"), SLICE, 0)  # one session started b
+    for key in (plain, started):
+        policy.access(key, SLICE, 0)
+        policy.add(key, SLICE)
+    policy.access(plain, SLICE, 1)  # a second read: no start terms, slice scale
+    assert started in policy._fast_buckets[policy.level(started)]
+    assert policy.level(started) > policy.level(plain)
+    assert policy._coldest() == plain
+    hours = 3
+    policy.access(plain, SLICE, hours * START_HALF_LIFE_S)  # the start counts halve 3 times
+    assert policy.level(started) < policy.level(plain)
+    assert policy._fast_offset == hours * FAST_LEVELS_PER_HALVING
+    assert policy._coldest() == started  # surfaced; on one scale it would wait below plain
+
+
+def test_the_coldest_slice_is_remembered_until_it_is_read() -> None:
+    policy = cache(20)
+    a, b = k("a", 1), k("b", 1)
+    for key in (a, b):
+        policy.add(key, SLICE)
+    policy.access(b, SLICE, 0)
+    assert policy._coldest() == a and policy._victim == a
+    checked = policy.rechecks
+    assert policy._coldest() == a and policy.rechecks == checked
+    for t in (1, 2):
+        assert policy.access(a, SLICE, t).outcome is Outcome.HIT
+    assert policy._victim is None
+    assert policy._coldest() == b
 
 
 def test_admit_is_strict() -> None:
