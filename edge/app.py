@@ -59,6 +59,15 @@ class Plan:
     parts: list[tuple[bytes, ByteRange]]  # (bytes before the part, object range)
     closing: bytes = b""
 
+    @classmethod
+    def single(cls, block: bytes, r: ByteRange | None, size: int) -> Plan:
+        """A 206 of one range `r`, or with `r` None a 200 of the whole object; `block` is
+        the object's header lines (`View.block`)."""
+        if r is None:
+            return cls(200, block, size, [(b"", ByteRange(0, size))] if size else [])
+        return cls(206, block + b"Content-Range: bytes %d-%d/%d\r\n" % (r.start, r.stop - 1, size),
+                   r.length, [(b"", r)])
+
 
 @dataclass(slots=True)
 class View:
@@ -284,13 +293,8 @@ class EdgeApp:
                 return self._short(req, conn, 416, [*common, ("Content-Range", f"bytes */{size}"),
                                               ("Content-Type", "text/plain")], meta.key,
                                    b"416 range not satisfiable\n")
-        if ranges is None:
-            whole = [(b"", ByteRange(0, size))] if size else []
-            return Plan(200, view.block, size, whole)
-        if len(ranges) == 1:
-            r = ranges[0]
-            return Plan(206, view.block + b"Content-Range: bytes %d-%d/%d\r\n" % (
-                r.start, r.stop - 1, size), r.length, [(b"", r)])
+        if ranges is None or len(ranges) == 1:
+            return Plan.single(view.block, None if ranges is None else ranges[0], size)
         boundary = new_boundary()
         parts, closing, length = multipart_layout(ranges, size, meta.content_type, boundary)
         block = encode_headers([*common, ("Content-Type", multipart_content_type(boundary))])
@@ -396,11 +400,7 @@ class EdgeApp:
         view = self._views.get(meta.key)
         if view is None or view.meta is not meta:
             view = self._view(meta)
-        if ranged:
-            plan = Plan(206, view.block + b"Content-Range: bytes %d-%d/%d\r\n" % (
-                start, stop - 1, meta.size), stop - start, [(b"", ByteRange(start, stop))])
-        else:
-            plan = Plan(200, view.block, stop - start, [(b"", ByteRange(start, stop))])
+        plan = Plan.single(view.block, ByteRange(start, stop) if ranged else None, meta.size)
         return self._all_present(entry, plan) and self._send_hit(req, conn, entry, plan)
 
     def _send_hit(self, req: Request, conn: Connection, entry: Entry, plan: Plan) -> bool:
