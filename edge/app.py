@@ -59,6 +59,11 @@ class Plan:
     parts: list[tuple[bytes, ByteRange]]  # (bytes before the part, object range)
     closing: bytes = b""
 
+    def slices(self, slice_bytes: int) -> list[int]:
+        """The slice numbers the parts touch, in order (a slice twice if two parts do)."""
+        return [i for _, r in self.parts
+                for i in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1)]
+
     @classmethod
     def single(cls, block: bytes, r: ByteRange | None, size: int) -> Plan:
         """A 206 of one range `r`, or with `r` None a 200 of the whole object; `block` is
@@ -312,12 +317,7 @@ class EdgeApp:
 
     def _all_present(self, entry: Entry, plan: Plan) -> bool:
         present = entry.present
-        slice_bytes = self.slice_bytes
-        for _, r in plan.parts:
-            for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
-                if index not in present:
-                    return False
-        return True
+        return all(index in present for index in plan.slices(self.slice_bytes))
 
     def _fast_hit(self, req: Request, conn: Connection, entry: Entry) -> bool:
         """The common case in one pass: an unconditional GET of the whole object or of one
@@ -529,14 +529,10 @@ class EdgeApp:
         inflight = self.fills.inflight
         # A slice whose fill has ended but whose rename has not landed yet is served from
         # the fill's memory, without the origin: that is a hit too.
-        landing = {i for _, r in plan.parts
-                   for i in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1)
-                   if _complete(inflight.get(SliceKey(key, i)))}
-        cached = all(
-            (entry is not None and entry.meta.same_version(meta) and i in entry.present)
-            or i in landing
-            for _, r in plan.parts
-            for i in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1))
+        needed = plan.slices(slice_bytes)
+        landing = {i for i in needed if _complete(inflight.get(SliceKey(key, i)))}
+        on_disk = entry.present if entry is not None and entry.meta.same_version(meta) else ()
+        cached = all(i in on_disk or i in landing for i in needed)
         conn.write(conn.head(plan.status, plan.headers + (
             b"X-Cache: HIT\r\n" if cached else b"X-Cache: MISS\r\n"), plan.length))
         try:

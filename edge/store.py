@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edge.policy import Policy, SliceKey
-from edge.slices import bounds
+from edge.slices import bounds, slice_count
 
 log = logging.getLogger("ocdn.edge.store")
 
@@ -343,7 +343,7 @@ class SliceStore:
         if entry is None or entry.present:
             return
         policy = self.policy
-        count = (entry.meta.size + self.slice_bytes - 1) // self.slice_bytes
+        count = slice_count(entry.meta.size, self.slice_bytes)
         if any(SliceKey(key, index) in policy for index in range(count)):
             return  # a fill admitted for this object will commit into it
         del self.index[key]
@@ -365,7 +365,7 @@ class SliceStore:
                 return False
             self.index.pop(key, None)
         self._close_fds(entry)
-        count = max((entry.meta.size + self.slice_bytes - 1) // self.slice_bytes, 0)
+        count = max(slice_count(entry.meta.size, self.slice_bytes), 0)
         for index in range(count):
             self.policy.remove(SliceKey(key, index))
         shutil.rmtree(entry.directory, ignore_errors=True)
