@@ -6,15 +6,35 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test deps lint typecheck unit bench-edge bench-policy bench-steering bench-encode clean
+.PHONY: demo test deps lint typecheck unit unit-interpreted build clean-build bench-edge \
+	bench-policy bench-steering bench-encode clean
+
+# The hot path mypyc compiles (common/build.py, setup.py), built in place beside its sources.
+HOT_SRC := $(shell $(PYTHON) -c "import runpy; print(' '.join(m.replace('.', '/') + '.py' \
+	for m in runpy.run_path('common/build.py')['HOT_PATH']))")
+BUILT  := $(VENV)/.compiled
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=77'
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Compiled extensions beside the sources; rebuilt whenever one of them changes (the edge
+# and the tests refuse to run a build older than its source).
+$(BUILT): $(STAMP) setup.py common/build.py $(HOT_SRC)
+	PYTHON=$(BIN)/python scripts/debian-deps.sh build
+	OCDN_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace
+	touch $(BUILT)
+
+build: $(BUILT)
+
+# Back to interpreted: remove the in-place extensions (build/ keeps mypyc's C for the next build).
+clean-build:
+	rm -f $(BUILT) *__mypyc.*.so
+	find common edge -name '*.so' -delete
+
+demo: build
 	$(BIN)/ocdn demo
 
 lint: $(STAMP)
@@ -26,13 +46,22 @@ typecheck: $(STAMP)
 deps:
 	scripts/debian-deps.sh test
 
+# The whole suite against the compiled hot path (what `pip install .` deploys), then the
+# hot path's own tests interpreted (what runs where nothing can be compiled). Sub-makes:
+# each pass changes which files exist.
 unit: $(STAMP) deps
-	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory build
+	OCDN_EXPECT_COMPILED=1 $(BIN)/pytest -q
 
-test: lint typecheck unit
+unit-interpreted: $(STAMP) deps
+	$(MAKE) --no-print-directory clean-build
+	OCDN_EXPECT_COMPILED=0 $(BIN)/pytest -q tests/common tests/edge
+	$(MAKE) --no-print-directory build
+
+test: lint typecheck unit unit-interpreted
 
 # Benchmarks install their Debian tools (nginx, wrk) when missing; see README.
-bench-edge: $(STAMP)
+bench-edge: build
 	scripts/debian-deps.sh bench
 	$(BIN)/python -m bench.edge_vs_nginx
 
@@ -46,5 +75,5 @@ bench-steering: $(STAMP)
 bench-encode: $(STAMP)
 	$(BIN)/python -m bench.encode_bench
 
-clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+clean: clean-build
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache

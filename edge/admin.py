@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from common import build
 from common.http import Connection, Request
 from common.status import EdgeState, EdgeStatus
 from edge.errors import BadRequest
@@ -63,6 +64,7 @@ class Admin:
             "disk_write_bytes": stats.committed_bytes,
             "connections": self.connections(),
             "index_ready": int(app.store.indexed),
+            "compiled_modules": len(build.compiled()),
         }
 
     def status(self) -> EdgeStatus:

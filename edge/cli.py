@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from common import build
 from common.config import add_arguments, load, precedence_epilog
 from common.logs import setup_logging
 from edge.config import EdgeConfig
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     cfg = load(EdgeConfig, "edge", args)
     setup_logging(cfg.log_level)
+    # Before the hot path is imported: a stale in-place build would run old code.
+    if stale := build.stale():
+        raise SystemExit(f"ocdn edge: {build.stale_message(stale)}")
     from edge.server import run_edge
 
     try:

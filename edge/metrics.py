@@ -150,6 +150,9 @@ class EdgeCollector(Collector):
                                 value=g["connections"])
         yield GaugeMetricFamily("ocdn_edge_index_ready", "1 once the restart index is built",
                                 value=g["index_ready"])
+        yield GaugeMetricFamily("ocdn_edge_compiled_modules", "Hot-path modules running "
+                                "compiled by mypyc (0: all interpreted)",
+                                value=g["compiled_modules"])
         tokens = CounterMetricFamily("ocdn_edge_token_rejections", "Requests refused for "
                                      "their URL token, by reason", labels=["reason"])
         for reason, count in sorted(m.token_rejections.items()):

@@ -9,6 +9,7 @@ import resource
 import signal
 import time
 
+from common import build
 from common.config import ConfigError
 from common.http import HttpServer
 from common.tokens import KeyRing, read_key_file
@@ -104,9 +105,12 @@ class Edge:
         except OSError as exc:
             raise ConfigError("listen", f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
-        log.info("edge %s serving on http://%s:%d from %s (cache %s, %d bytes, policy %s)",
-                 self.cfg.id, host, self.http.port, self.origin.describe(), self.cfg.cache_dir,
-                 self.cfg.cache_size, self.store.policy.name)
+        compiled = len(build.compiled())
+        log.info("edge %s serving on http://%s:%d from %s (cache %s, %d bytes, policy %s, "
+                 "hot path %s)", self.cfg.id, host, self.http.port, self.origin.describe(),
+                 self.cfg.cache_dir, self.cfg.cache_size, self.store.policy.name,
+                 f"compiled: {compiled} of {len(build.HOT_PATH)} modules" if compiled
+                 else "interpreted")
 
     async def _tick(self) -> None:
         """Once a second: egress rate for /status (EWMA over ~5 s), access-log flush."""

@@ -284,8 +284,12 @@ class SliceStore:
             try:
                 for chunk in chunks:
                     view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view):]
+                    done = 0
+                    # The index is a plain name, not the os.write call itself: compiled by
+                    # mypyc, a memoryview's slice start is evaluated twice (each chunk was
+                    # written twice).
+                    while done < len(view):
+                        done += os.write(fd, view[done:])
                 # The bytes reach the disk before the name does: after a power loss the
                 # final name may be missing (a refetch), never present with lost bytes.
                 os.fsync(fd)

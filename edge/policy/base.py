@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 
 class SliceKey(NamedTuple):
     obj: str
@@ -56,6 +58,7 @@ HIT = Access(Outcome.HIT)
 BYPASS = Access(Outcome.BYPASS)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # a policy is a plugin
 class Policy(ABC):
     """Base class: tracks `capacity_bytes` and `used_bytes`; subclasses decide."""
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from mypy_extensions import mypyc_attr
+
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class LRU(Policy):
     name = "lru"
 

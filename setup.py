@@ -1,0 +1,71 @@
+"""Build hook: compile the edge's hot path (`common.build.HOT_PATH`) with mypyc.
+
+Everything else about the package is in pyproject.toml. `OCDN_COMPILE` chooses:
+
+- `auto` (default): compile when building a wheel (`pip install .`); if mypyc or the C
+  compiler fails, warn and install the modules interpreted. Editable installs
+  (`pip install -e .`) stay interpreted: a source checkout builds its extensions in place
+  with `make build`, which knows when to rebuild them.
+- `1`: compile, and fail the build if that fails (`make build`, CI).
+- `0`: never compile.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+MODE = os.environ.get("OCDN_COMPILE", "auto").strip().lower()
+if MODE not in ("auto", "0", "1"):
+    sys.exit(f"OCDN_COMPILE must be auto, 0 or 1, not {MODE!r}")
+# setuptools runs this file for metadata too (egg_info, dist_info); mypyc's type check and
+# C generation (~20 s) is only worth doing when something is built.
+BUILDING = bool({"bdist_wheel", "build", "build_ext", "install"} & set(sys.argv[1:]))
+EDITABLE = "editable_wheel" in sys.argv[1:]
+
+
+def hot_path_sources() -> list[str]:
+    modules = runpy.run_path(str(ROOT / "common" / "build.py"))["HOT_PATH"]
+    return [m.replace(".", "/") + ".py" for m in modules]
+
+
+class OptionalBuildExt(build_ext):
+    """In `auto` mode a failed compile leaves no extension behind (a partial set would
+    not import) and the package installs interpreted."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # the compiler's errors have no common base class
+            if MODE == "1":
+                raise
+            for path in self.get_outputs():
+                Path(path).unlink(missing_ok=True)
+            self.extensions = []
+            print(f"warning: ocdn's hot path is not compiled ({exc}); it runs interpreted",
+                  file=sys.stderr)
+
+
+def ext_modules() -> list[Any]:
+    if MODE == "0" or EDITABLE or not BUILDING:
+        return []
+    try:
+        from mypyc.build import mypycify
+
+        return list(mypycify(hot_path_sources(), opt_level="3"))
+    except (Exception, SystemExit) as exc:  # mypyc exits on a type error
+        if MODE == "1":
+            raise
+        print(f"warning: mypyc unavailable ({exc}); ocdn's hot path runs interpreted",
+              file=sys.stderr)
+        return []
+
+
+setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})
