@@ -31,7 +31,7 @@ build: $(BUILT)
 
 # Back to interpreted: remove the in-place extensions (build/ keeps mypyc's C for the next build).
 clean-build:
-	rm -f $(BUILT) *__mypyc.*.so
+	rm -f $(BUILT)
 	find common edge -name '*.so' -delete
 
 demo: build

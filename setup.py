@@ -59,7 +59,11 @@ def ext_modules() -> list[Any]:
     try:
         from mypyc.build import mypycify
 
-        return list(mypycify(hot_path_sources(), opt_level="3"))
+        sources = hot_path_sources()
+        # One shared library for the whole group (calls between its modules stay native),
+        # named inside the `common` package: a top-level name would not be found where an
+        # editable install maps only the packages (`ocdn` run from the venv's bin/).
+        return list(mypycify(sources, opt_level="3", separate=[(sources, "common.hotpath")]))
     except (Exception, SystemExit) as exc:  # mypyc exits on a type error
         if MODE == "1":
             raise

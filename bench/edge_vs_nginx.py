@@ -590,6 +590,7 @@ class Outcome:
     runs: int
     send_mode: str
     revision: str  # the repository's HEAD when the run started
+    hot_path: str = "unknown"  # compiled or interpreted, as the edge's /metrics says
     results: dict[str, dict[str, Runs]] = field(default_factory=dict)
     modes: dict[str, dict[str, WrkResult]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -649,6 +650,8 @@ def benchmark(args: argparse.Namespace, nginx: str, wrk: str, tmp: Path,
     cache = start_nginx(children, nginx, "cache", "nginx", tmp, origin_port=origin.port)
     edge = start_edge(children, tmp, origin.port, args.send_mode)
     servers = [origin, cache, edge]
+    out.hot_path = hot_path(edge)
+    print(f"edge hot path: {out.hot_path}", flush=True)
     print(f"origin :{origin.port}, nginx cache :{cache.port}, edge :{edge.port}; warming",
           flush=True)
     for server in (cache, edge):
@@ -675,6 +678,16 @@ def benchmark(args: argparse.Namespace, nginx: str, wrk: str, tmp: Path,
     for server in servers:
         out.problems += log_problems(server)
     return out
+
+
+def hot_path(edge: Server) -> str:
+    """How the edge runs its hot path, from its `ocdn_edge_compiled_modules` gauge."""
+    _, _, body = get(edge.port, "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith("ocdn_edge_compiled_modules "):
+            n = int(float(line.split()[1]))
+            return f"compiled by mypyc ({n} modules)" if n else "interpreted"
+    return "unknown (no ocdn_edge_compiled_modules)"
 
 
 def log_problems(server: Server, most: int = 10) -> list[str]:
@@ -714,7 +727,8 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
         "(`slice 1m`, `proxy_cache_key $uri$is_args$args$slice_range`, one worker, sendfile, "
         "access_log off): bench/nginx/*.conf.in",
         f"- edge: `ocdn edge --cache-size {CACHE_GIB}GiB --access-log off --log-level warning "
-        f"--send-mode {out.send_mode}`, default `--slice-size 2MiB`, one process; "
+        f"--send-mode {out.send_mode}`, default `--slice-size 2MiB`, one process, hot path "
+        f"{out.hot_path}; "
         f"repository at {out.revision} (plus uncommitted changes, if any)",
         "- data: 200 objects of 2 MiB and one of 1 GiB, random bytes; both caches fully "
         "warmed, so every timed request is a hit (served from the page cache)",

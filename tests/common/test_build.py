@@ -6,6 +6,7 @@ import importlib
 import importlib.machinery
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,19 @@ def test_the_edge_refuses_to_start_on_a_stale_build(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "edge/app.py changed after the hot path was compiled" in proc.stderr
     assert not (tmp_path / "cache").exists()  # it stopped before touching anything
+
+
+def test_the_installed_command_imports_the_hot_path(tmp_path: Path) -> None:
+    """The venv's `ocdn` script, run away from the checkout, finds every hot-path module
+    (and, compiled, their shared library) through the install alone."""
+    script = Path(sys.executable).with_name("ocdn")
+    code = ("import sys; from common import build; "
+            "[__import__(m) for m in build.HOT_PATH]; print(len(build.compiled()))")
+    out = subprocess.run([sys.executable, "-c", code], env=env(), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=True)
+    assert int(out.stdout) == len(build.compiled())
+    # The console script, as `make demo` runs it.
+    help_ = subprocess.run([str(script), "edge", "--help"], env=env(), cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert help_.returncode == 0, help_.stderr
+    assert "--cache-size" in help_.stdout
