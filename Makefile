@@ -31,7 +31,7 @@ build: $(BUILT)
 
 # Back to interpreted: remove the in-place extensions (build/ keeps mypyc's C for the next build).
 clean-build:
-	rm -f $(BUILT)
+	rm -f $(BUILT) common/hotpath.json
 	find common edge -name '*.so' -delete
 
 demo: build
@@ -65,7 +65,7 @@ bench-edge: build
 	scripts/debian-deps.sh bench
 	$(BIN)/python -m bench.edge_vs_nginx
 
-bench-policy: $(STAMP)
+bench-policy: build
 	$(BIN)/python -m bench.policy_report
 
 bench-steering: $(STAMP)

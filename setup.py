@@ -31,9 +31,11 @@ BUILDING = bool({"bdist_wheel", "build", "build_ext", "install"} & set(sys.argv[
 EDITABLE = "editable_wheel" in sys.argv[1:]
 
 
+BUILD = runpy.run_path(str(ROOT / "common" / "build.py"))  # not installed yet: run the file
+
+
 def hot_path_sources() -> list[str]:
-    modules = runpy.run_path(str(ROOT / "common" / "build.py"))["HOT_PATH"]
-    return [m.replace(".", "/") + ".py" for m in modules]
+    return [m.replace(".", "/") + ".py" for m in BUILD["HOT_PATH"]]
 
 
 class OptionalBuildExt(build_ext):
@@ -51,6 +53,10 @@ class OptionalBuildExt(build_ext):
             self.extensions = []
             print(f"warning: ocdn's hot path is not compiled ({exc}); it runs interpreted",
                   file=sys.stderr)
+            return
+        if self.extensions:  # what was compiled, for `common.build.stale`
+            target = ROOT if self.inplace else Path(self.build_lib)
+            BUILD["write_manifest"](str(ROOT), str(target / "common" / "hotpath.json"))
 
 
 def ext_modules() -> list[Any]:

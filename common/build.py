@@ -7,15 +7,20 @@ interpreted and behave the same.
 
 In a source checkout the extensions are built in place, beside the `.py` files (`make
 build`), and Python imports an extension before the source of the same name. So a `.py`
-edited after the build would silently not run. `stale()` finds those, and the edge and
-the test suite refuse to start with them. This module imports only the standard library:
-`setup.py` reads `HOT_PATH` from it before anything is installed.
+edited after the build would silently not run. The build writes a manifest
+(`hotpath.json`, beside this file) of the sha256 of each source it compiled; `stale()`
+finds the sources that no longer match it, and the edge and the test suite refuse to
+start with them. Digests, not timestamps: an install or a checkout sets a file's mtime to
+whenever it was written. This module imports only the standard library: `setup.py` uses
+it before anything is installed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 
@@ -33,6 +38,7 @@ HOT_PATH = (
     "edge.policy.wtinylfu",
 )
 
+MANIFEST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hotpath.json")
 _EXTENSIONS = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 
 
@@ -48,9 +54,15 @@ def compiled() -> list[str]:
     return [m for m in HOT_PATH if is_compiled(m)]
 
 
-def stale(modules: tuple[str, ...] = HOT_PATH) -> list[str]:
-    """The modules whose extension is older than the `.py` beside it, as
-    "path/to/module.py" (the build no longer matches the source)."""
+def stale(modules: tuple[str, ...] = HOT_PATH, manifest: str = MANIFEST) -> list[str]:
+    """The modules loaded from an extension whose `.py` beside it is not the source that
+    was compiled (per `manifest`), as "path/to/module.py". A missing manifest makes every
+    such module stale; an extension with no source beside it is trusted."""
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            digests = json.load(fh)
+    except (OSError, ValueError):
+        digests = {}
     out = []
     for module in modules:
         origin = _origin(module)
@@ -58,11 +70,25 @@ def stale(modules: tuple[str, ...] = HOT_PATH) -> list[str]:
             continue
         source = os.path.join(os.path.dirname(origin), module.rsplit(".", 1)[-1] + ".py")
         try:
-            if os.stat(source).st_mtime > os.stat(origin).st_mtime:
-                out.append(os.path.relpath(source))
+            digest = source_digest(source)
         except OSError:
-            continue  # an installed build may ship without its sources
+            continue
+        if not isinstance(digests, dict) or digests.get(module) != digest:
+            out.append(os.path.relpath(source))
     return out
+
+
+def source_digest(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def write_manifest(root: str, manifest: str, modules: tuple[str, ...] = HOT_PATH) -> None:
+    """Record the digests of the sources under `root` that a build just compiled."""
+    digests = {m: source_digest(os.path.join(root, *m.split(".")) + ".py") for m in modules}
+    os.makedirs(os.path.dirname(manifest), exist_ok=True)
+    with open(manifest, "w", encoding="utf-8") as fh:
+        json.dump(digests, fh, indent=1, sort_keys=True)
 
 
 def stale_message(paths: list[str]) -> str:

@@ -46,42 +46,48 @@ def _package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path
     return f"{name}.mod", source, ext
 
 
-def test_an_extension_older_than_its_source_is_stale(
+def test_a_source_other_than_the_one_compiled_is_stale(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module, source, ext = _package(tmp_path, monkeypatch)
-    os.utime(ext, (1_000, 1_000))
+    manifest = str(tmp_path / "hotpath.json")
+    assert build.stale((module,), manifest) == [os.path.relpath(source)]  # no manifest
+    build.write_manifest(str(tmp_path), manifest, (module,))
+    os.utime(ext, (1_000, 1_000))  # timestamps do not matter, only the bytes
     os.utime(source, (2_000, 2_000))
-    found = build.stale((module,))
-    assert [Path(p).resolve() for p in found] == [source.resolve()]
+    assert build.stale((module,), manifest) == []
+    source.write_text("X = 2\n")
+    found = build.stale((module,), manifest)
+    assert found == [os.path.relpath(source)]
     assert "make build" in build.stale_message(found)
 
 
-def test_a_fresh_extension_or_a_plain_module_is_not_stale(
+def test_a_plain_module_or_an_extension_without_source_is_not_stale(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     module, source, ext = _package(tmp_path, monkeypatch)
-    os.utime(source, (1_000, 1_000))
-    os.utime(ext, (2_000, 2_000))
-    assert build.stale((module,)) == []
+    manifest = str(tmp_path / "missing.json")
     assert build.is_compiled(module)
+    source.unlink()  # an install that ships only the extension
+    assert build.stale((module, "no.such.module"), manifest) == []
+    source.write_text("X = 1\n")
     ext.unlink()
     importlib.invalidate_caches()  # the path finder caches directory listings
-    assert build.stale((module, "no.such.module")) == []
+    assert build.stale((module,), manifest) == []
     assert not build.is_compiled(module)
 
 
 def test_the_edge_refuses_to_start_on_a_stale_build(tmp_path: Path) -> None:
-    """A real `ocdn edge` process whose hot path shadows an edited source: it exits with a
-    message naming the file instead of serving the old code."""
+    """A real `ocdn edge` process whose `edge.app` is an extension beside an edited source:
+    it exits with a message naming the file instead of serving the old code."""
     shadow = tmp_path / "shadow"
     (shadow / "edge").mkdir(parents=True)
-    # A copy of the `edge` package whose app.py has an extension beside it that is older.
+    # A copy of the `edge` package, first on the path.
     for path in (ROOT / "edge").rglob("*.py"):
         target = shadow / "edge" / path.relative_to(ROOT / "edge")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
-    ext = shadow / "edge" / f"app{SUFFIX}"
-    ext.write_bytes(b"")
-    os.utime(ext, (1_000, 1_000))
+    app = shadow / "edge" / "app.py"
+    app.write_text(app.read_text() + "# edited after the build\n")
+    (shadow / "edge" / f"app{SUFFIX}").write_bytes(b"")
     proc = subprocess.run(
         [*OCDN, "edge", "--listen", "127.0.0.1:0", "--origin", "http://127.0.0.1:9/",
          "--cache-dir", str(tmp_path / "cache")],
