@@ -28,6 +28,7 @@ from typing import Any
 
 from bench import policy_cost
 from bench.tracegen import PRESETS, generate, write_csv
+from common import build
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -50,6 +51,15 @@ class TraceSpec:
 
 TRACES = (TraceSpec("vod", "vod", 1), TraceSpec("churn", "churn", 2))
 
+
+
+def compiled_note() -> str:
+    """How the policies ran: compiled by mypyc as an install has them, or interpreted."""
+    policies = [m for m in build.HOT_PATH if m.startswith("edge.policy.")]
+    done = [m for m in policies if build.is_compiled(m)]
+    if len(done) == len(policies):
+        return "ran compiled by mypyc, as `pip install .` and `make build` have them"
+    return f"ran interpreted ({len(done)} of {len(policies)} modules compiled: `make build`)"
 
 def ensure_trace(spec: TraceSpec) -> Path:
     if not spec.path.exists():
@@ -222,7 +232,8 @@ def report(results: dict[str, Any], speeds: dict[str, int],
         "## Cost on the hot path",
         "",
         f"Replays of the `vod` trace at 5% (best of {SPEED_REPEATS}, CPU time), and "
-        f"`ocdn bench cost` at {policy_cost.SLICES:,} resident slices.",
+        f"`ocdn bench cost` at {policy_cost.SLICES:,} resident slices; the policies "
+        f"{compiled_note()}.",
         "",
         policy_cost.table(speeds, memory),
         "",
