@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Compiled extensions beside the sources; rebuilt whenever one of them changes (the edge
-# and the tests refuse to run a build older than its source).
+# and the tests refuse to run extensions built from other sources: common/build.py).
 $(BUILT): $(STAMP) setup.py common/build.py $(HOT_SRC)
 	PYTHON=$(BIN)/python scripts/debian-deps.sh build
 	OCDN_COMPILE=1 $(BIN)/python setup.py --quiet build_ext --inplace

@@ -13,7 +13,7 @@ from mypy_extensions import mypyc_attr
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)
+@mypyc_attr(allow_interpreted_subclasses=True)  # the baseline others build on (tests do)
 class LRU(Policy):
     name = "lru"
 
