@@ -161,11 +161,11 @@ class S3FIFO(Policy):
     def _compact(self) -> None:
         """Drop queue entries of removed keys once they are half of a queue."""
         if len(self._small_queue) > 2 * len(self._small) + 1024:
-            self._small_queue = deque(k for k in dict.fromkeys(self._small_queue)
-                                      if k in self._small)
+            self._small_queue = deque([k for k in dict.fromkeys(self._small_queue)
+                                       if k in self._small])
         if len(self._main_queue) > 2 * len(self._main) + 1024:
-            self._main_queue = deque(k for k in dict.fromkeys(self._main_queue)
-                                     if k in self._main)
+            self._main_queue = deque([k for k in dict.fromkeys(self._main_queue)
+                                      if k in self._main])
 
     def __contains__(self, key: object) -> bool:
         return key in self._small or key in self._main

@@ -72,7 +72,7 @@ class FrequencySketch:
         self._block_mask = 0
         self._sample_factor = sample_factor
         self._sample = 0
-        self._halve = bytes(v >> 1 for v in range(256))
+        self._halve = bytes([v >> 1 for v in range(256)])
         self.additions = 0
         self.resets = 0
         self.ensure_capacity(expected_entries)
