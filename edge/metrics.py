@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -23,6 +23,8 @@ from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                      2.5, 5.0, 10.0)
+
+_bisect_left: Final = bisect_left  # compiled: a C static, not a module-dict lookup per hit
 
 
 class Histogram:
@@ -75,7 +77,7 @@ class EdgeMetrics:
         hits = self.hits
         hits[status] = hits.get(status, 0) + 1
         latency = self.request_latency  # Histogram.observe, inlined: a call less per hit
-        latency.counts[bisect_left(latency.buckets, seconds)] += 1
+        latency.counts[_bisect_left(latency.buckets, seconds)] += 1
         latency.sum += seconds
         self.served_bytes["hit"] += nbytes
 

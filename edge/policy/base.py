@@ -32,7 +32,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from mypy_extensions import mypyc_attr
 
@@ -54,8 +54,8 @@ class Access:
     evicted: tuple[SliceKey, ...] = ()
 
 
-HIT = Access(Outcome.HIT)
-BYPASS = Access(Outcome.BYPASS)
+HIT: Final = Access(Outcome.HIT)
+BYPASS: Final = Access(Outcome.BYPASS)
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # a policy is a plugin

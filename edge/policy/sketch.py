@@ -35,9 +35,10 @@ Aging is one `bytearray.translate` over the table: ~1 ms per MiB.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Final
 
-TYPICAL_SLICE_BYTES = 2 << 20
-MIN_ENTRIES = 1024
+TYPICAL_SLICE_BYTES: Final = 2 << 20
+MIN_ENTRIES: Final = 1024
 
 
 def expected_entries(capacity_bytes: int) -> int:

@@ -117,34 +117,35 @@ from __future__ import annotations
 import heapq
 import math
 from collections import OrderedDict
+from typing import Final
 
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
 from edge.policy.sketch import TYPICAL_SLICE_BYTES, FrequencySketch, expected_entries
 
-WINDOW_FRACTION = 0.01
-WINDOW_IDLE_S = 20.0
-WINDOW_MAX_FRACTION = 0.5
-SLICE_HALF_LIFE_S = 6 * 3600.0
-START_HALF_LIFE_S = 3600.0
-STEP = 8
-MAX_STARTS = 1023
-TITLE_SHARE = 2
-SURVIVAL_PRIOR = 8 * STEP
-LEVELS_PER_DOUBLING = 8
-MAX_RECHECKS = 16
-BYPASS_LEVELS = 7
-FIRST_READ_BYPASS_LEVELS = 16
-FAST_BOOST_LEVELS = 8
-FAST_LEVELS_PER_HALVING = 2
-_SIZE_BITS = 40
-_SIZE_MASK = (1 << _SIZE_BITS) - 1
-_ADMIT = Access(Outcome.ADMIT)
-_MAX_DEMAND = 255 + MAX_STARTS + MAX_STARTS // TITLE_SHARE
-_LEVEL_OF = [-LEVELS_PER_DOUBLING] + [
+WINDOW_FRACTION: Final = 0.01
+WINDOW_IDLE_S: Final = 20.0
+WINDOW_MAX_FRACTION: Final = 0.5
+SLICE_HALF_LIFE_S: Final = 6 * 3600.0
+START_HALF_LIFE_S: Final = 3600.0
+STEP: Final = 8
+MAX_STARTS: Final = 1023
+TITLE_SHARE: Final = 2
+SURVIVAL_PRIOR: Final = 8 * STEP
+LEVELS_PER_DOUBLING: Final = 8
+MAX_RECHECKS: Final = 16
+BYPASS_LEVELS: Final = 7
+FIRST_READ_BYPASS_LEVELS: Final = 16
+FAST_BOOST_LEVELS: Final = 8
+FAST_LEVELS_PER_HALVING: Final = 2
+_SIZE_BITS: Final = 40
+_SIZE_MASK: Final = (1 << _SIZE_BITS) - 1
+_ADMIT: Final = Access(Outcome.ADMIT)
+_MAX_DEMAND: Final = 255 + MAX_STARTS + MAX_STARTS // TITLE_SHARE
+_LEVEL_OF: Final = [-LEVELS_PER_DOUBLING] + [
     int(LEVELS_PER_DOUBLING * math.log2(d)) for d in range(1, _MAX_DEMAND + 1)
 ]
-_RANK_OF = [level << 1 for level in _LEVEL_OF]
-_BOOST_RANKS = FAST_BOOST_LEVELS << 1
+_RANK_OF: Final = [level << 1 for level in _LEVEL_OF]
+_BOOST_RANKS: Final = FAST_BOOST_LEVELS << 1
 
 
 def title_of(obj: str) -> str:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from common.http import Connection, HttpServer, Request
 from edge.accesslog import AccessLog
-from edge.app import EdgeApp
+from edge.app import EdgeApp, simple_range
 from edge.fill import Fill, FillManager
 from edge.metrics import EdgeMetrics
 from edge.policy import SliceKey, make_policy
@@ -186,3 +189,29 @@ async def test_a_range_across_slices_is_answered_whole_on_the_hit_path(app: Any,
     assert body == data[start : last + 1]
     whole = _get(edge, {})  # ten slices, no range
     assert whole.startswith(b"HTTP/1.1 200 ") and whole.endswith(b"\r\n\r\n" + data)
+
+
+# ---- the hit path's own Range reader ------------------------------------------------
+
+_REFERENCE = re.compile(r"bytes=([0-9]{1,15})-([0-9]{1,15})", re.ASCII)
+
+
+def _reference(spec: str) -> tuple[int, int]:
+    m = _REFERENCE.fullmatch(spec)
+    return (int(m[1]), int(m[2]) + 1) if m else (-1, -1)
+
+
+@pytest.mark.parametrize("spec", [
+    "bytes=0-0", "bytes=10-20", "bytes=123456789012345-123456789012345", "bytes=0-",
+    "bytes=-5", "bytes=1234567890123456-1", "bytes=1-1234567890123456", "bytes=1-2,3-4",
+    "bytes= 1-2", "bytes=1-2 ", "Bytes=1-2", "bytes=+1-2", "bytes=1_0-20", "bytes=\u0663-4",
+    "bytes=1--2", "bytes=-", "bytes=", "", "bytes1-2", "xbytes=1-2", "bytes=1-\uff12",
+])
+def test_simple_range_reads_exactly_what_the_reference_regex_reads(spec: str) -> None:
+    assert simple_range(spec) == _reference(spec)
+
+
+@given(st.text(alphabet="bytes=0123456789-, +_\u0663\uff12", max_size=40)
+       | st.builds(lambda a, b: f"bytes={a}-{b}", st.integers(0, 10**16), st.integers(0, 10**16)))
+def test_simple_range_agrees_with_the_reference_regex(spec: str) -> None:
+    assert simple_range(spec) == _reference(spec)
