@@ -1,7 +1,7 @@
 """Which modules ship compiled by mypyc, and whether the running ones are.
 
 The edge's hit path (`HOT_PATH`) is plain, fully annotated Python that mypyc compiles into
-C extensions when ocdn is installed (`setup.py`): the same source, a quarter fewer
+C extensions when ocdn is installed (`setup.py`): the same source, ~40% fewer
 instructions per hit. Without a C compiler, or with `OCDN_COMPILE=0`, the modules run
 interpreted and behave the same.
 
