@@ -52,7 +52,6 @@ class TraceSpec:
 TRACES = (TraceSpec("vod", "vod", 1), TraceSpec("churn", "churn", 2))
 
 
-
 def compiled_note() -> str:
     """How the policies ran: compiled by mypyc as an install has them, or interpreted."""
     policies = [m for m in build.HOT_PATH if m.startswith("edge.policy.")]
@@ -60,6 +59,7 @@ def compiled_note() -> str:
     if len(done) == len(policies):
         return "ran compiled by mypyc, as `pip install .` and `make build` have them"
     return f"ran interpreted ({len(done)} of {len(policies)} modules compiled: `make build`)"
+
 
 def ensure_trace(spec: TraceSpec) -> Path:
     if not spec.path.exists():

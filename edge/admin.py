@@ -44,6 +44,7 @@ class Admin:
     def __init__(self, app: EdgeApp) -> None:
         self.app = app
         self.connections: Callable[[], int] = lambda: 0
+        self.compiled_modules = len(build.compiled())  # fixed for the process's life
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(EdgeCollector(app.metrics, self._gauges))
         self._prefill_tasks: set[asyncio.Task[None]] = set()
@@ -64,7 +65,7 @@ class Admin:
             "disk_write_bytes": stats.committed_bytes,
             "connections": self.connections(),
             "index_ready": int(app.store.indexed),
-            "compiled_modules": len(build.compiled()),
+            "compiled_modules": self.compiled_modules,
         }
 
     def status(self) -> EdgeStatus:

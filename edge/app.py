@@ -382,9 +382,7 @@ class EdgeApp:
             conn.writelines([head, _pread(fd, length, start - slice_start)])
         if opened:
             self.store.trim_fds()  # only an open can take the cache past its cap
-        slice_stop = slice_start + slice_bytes
-        if slice_stop > size:
-            slice_stop = size
+        slice_start, slice_stop = bounds(index, size, slice_bytes)
         # tuple.__new__ spares the NamedTuple's Python-level __new__ (a frame per hit).
         self.policy.access(_new_tuple(_SliceKey, (meta.key, index)), slice_stop - slice_start,
                            _time(), stop >= slice_stop)
@@ -400,54 +398,35 @@ class EdgeApp:
         if length > FAST_PATH_BYTES:
             return False
         slice_bytes = self.slice_bytes
-        index = start // slice_bytes
-        last = (stop - 1) // slice_bytes
+        ps = pieces(start, stop, slice_bytes)
         present = entry.present
         fds = entry.fds
         opened = False
-        i = index
-        while i <= last:  # every slice on disk, with an open fd, before a byte goes out
-            if i not in present:
+        for index, _, _ in ps:  # every slice on disk, with an open fd, before a byte goes out
+            if index not in present:
                 return False
-            if i not in fds:
+            if index not in fds:
                 try:
-                    self.store.slice_fd(entry, i)
+                    self.store.slice_fd(entry, index)
                 except OSError:
                     return False  # the general path notices the missing file and refills
                 opened = True
-            i += 1
         meta = entry.meta
         head = self._hit_head(conn, meta, ranged, start, stop)
-        use_sendfile = length >= self.sendfile_from
-        out = [head]
-        pos = start
-        i = index
-        while i <= last:
-            piece_stop = (i + 1) * slice_bytes
-            if piece_stop > stop:
-                piece_stop = stop
-            if use_sendfile:  # the head leaves with the first piece
-                conn.send_file(fds[i], pos - i * slice_bytes, piece_stop - pos, head)
+        if length >= self.sendfile_from:
+            for index, offset, n in ps:  # the head leaves with the first piece
+                conn.send_file(fds[index], offset, n, head)
                 head = b""
-            else:
-                out.append(_pread(fds[i], piece_stop - pos, pos - i * slice_bytes))
-            pos = piece_stop
-            i += 1
-        if not use_sendfile:
-            conn.writelines(out)
+        else:
+            conn.writelines([head, *[_pread(fds[index], n, offset) for index, offset, n in ps]])
         if opened:
             self.store.trim_fds()  # only after the response: it may close an fd just used
         policy = self.policy
         now = _time()
-        size = meta.size
-        i = index
-        while i <= last:
-            slice_stop = (i + 1) * slice_bytes
-            if slice_stop > size:
-                slice_stop = size
-            policy.access(_new_tuple(_SliceKey, (meta.key, i)), slice_stop - i * slice_bytes,
+        for index, _, _ in ps:
+            slice_start, slice_stop = bounds(index, meta.size, slice_bytes)
+            policy.access(_new_tuple(_SliceKey, (meta.key, index)), slice_stop - slice_start,
                           now, stop >= slice_stop)
-            i += 1
         self._hit_done(req, entry, ranged, start, stop)
         return True
 

@@ -105,7 +105,7 @@ class Edge:
         except OSError as exc:
             raise ConfigError("listen", f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
-        compiled = len(build.compiled())
+        compiled = self.app.admin.compiled_modules
         log.info("edge %s serving on http://%s:%d from %s (cache %s, %d bytes, policy %s, "
                  "hot path %s)", self.cfg.id, host, self.http.port, self.origin.describe(),
                  self.cfg.cache_dir, self.cfg.cache_size, self.store.policy.name,
