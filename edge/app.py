@@ -470,7 +470,7 @@ class EdgeApp:
                 pieces_out.append((before, [(store.slice_fd(entry, i), o, n) for i, o, n in ps]))
         except OSError:
             for index in list(entry.present):
-                if not os.path.exists(store.slice_path(entry, index)):
+                if not store.has_slice(entry, index):
                     entry.present.discard(index)
                     store.close_fd(entry, index)
                     self.policy.remove(SliceKey(entry.meta.key, index))
@@ -557,8 +557,8 @@ class EdgeApp:
         access = self.policy.access(fill.key, stop - start, time.time(), reaches_end)
         if access.outcome is not Outcome.BYPASS:
             fill.admit = True
-        if access.evicted:
-            self.store.evict(access.evicted)
+        if access.evicted or access.promoted:
+            self.fills.apply(access)
 
     async def _stream(self, req: Request, conn: Connection, meta: ObjectMeta, plan: Plan,
                       joined: dict[int, Fill] | None = None) -> None:
@@ -601,7 +601,7 @@ class EdgeApp:
                     if (entry is not None and index in entry.present
                             and entry.meta.same_version(meta) and index not in fills):
                         try:
-                            fd = os.open(self.store.slice_path(entry, index), os.O_RDONLY)
+                            fd = self.store.open_slice(entry, index)
                         except OSError:
                             entry.present.discard(index)
                             self.policy.remove(SliceKey(key, index))
@@ -699,8 +699,8 @@ class EdgeApp:
             # if no one came back for it, and leave a cold slice to the reader's own reads
             # (a bypassed prefetch is skipped, so it costs no disk write).
             access = self.policy.access(skey, stop - start, time.time(), True)
-            if access.evicted:
-                self.store.evict(access.evicted)
+            if access.evicted or access.promoted:
+                self.fills.apply(access)
             if access.outcome is Outcome.BYPASS:
                 continue  # not worth the origin bytes if it would not be kept
             fill = self.fills.get(skey, meta)

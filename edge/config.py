@@ -9,6 +9,7 @@ from common.config import ConfigError, option
 from common.logs import parse_level
 from common.sizes import parse_size
 from edge.policy import parse_policy
+from edge.staging import DEFAULT_WINDOW_MEMORY
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -62,6 +63,9 @@ class EdgeConfig:
         "fill granularity: aligned slices of this size", parse=parse_size))
     policy: str = field(default="default", metadata=option(
         "admission/eviction policy (see `ocdn bench replay`)", parse=parse_policy))
+    window_memory: int = field(default=DEFAULT_WINDOW_MEMORY, metadata=option(
+        "memory holding the policy's new (window) slices until it promotes them to disk;"
+        " 0 writes every admitted slice at once", parse=parse_size))
     workers: int = field(default=1, metadata=option("worker processes (1 for now)"))
     id: str = field(default="edge-1", metadata=option("this edge's id in the topology"))
     site: str = field(default="", metadata=option("this edge's site id in the topology"))

@@ -13,7 +13,9 @@ ETag must equal the version the store knows, and the body must be as long as pro
 A changed ETag or size means a new version: the store drops the old slices, and readers
 bound to the old version fail (`VersionChanged`) rather than receive mixed bytes. Only a
 complete, verified slice is written (to tmp/, then renamed) and only when the policy
-admitted it; admission may arrive while the fill runs, since chunks stay in memory.
+admitted it; admission may arrive while the fill runs, since chunks stay in memory. A slice
+the policy admitted into its window is held in memory instead (`SliceStore.hold`) and
+written only when a later decision promotes it (`apply`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
-from edge.policy import SliceKey
+from edge.policy import Access, SliceKey
 from edge.slices import bounds
 from edge.store import ObjectMeta, SliceStore
 from origin.base import ObjectInfo, Origin
@@ -46,6 +49,8 @@ class FillStats:
     committed: int = 0
     committed_bytes: int = 0
     bypassed: int = 0
+    held: int = 0  # window slices kept in memory instead of written
+    promoted: int = 0  # held slices written to disk on promotion
 
 
 def meta_from(key: str, info: ObjectInfo) -> ObjectMeta:
@@ -135,9 +140,7 @@ class FillManager:
         fill = Fill(key, expected)
         self.inflight[key] = fill
         self.stats.started += 1
-        task = asyncio.get_running_loop().create_task(self._run(fill))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._run(fill))
         return fill
 
     async def _run(self, fill: Fill) -> None:
@@ -209,22 +212,60 @@ class FillManager:
         self.store.release(fill.key.obj)
 
     async def _commit(self, fill: Fill, meta: ObjectMeta) -> None:
+        store = self.store
+        policy = store.policy
+        key = fill.key
         try:
-            if not fill.admit or fill.key not in self.store.policy:
+            if not fill.admit or key not in policy:
                 self.stats.bypassed += 1
                 return
             loop = asyncio.get_running_loop()
-            path = await loop.run_in_executor(
-                None, self.store.commit, meta, fill.key.index, fill.chunks)
+            if store.staging.budget_bytes and policy.staged(key):
+                try:
+                    fd = await loop.run_in_executor(None, store.to_memory, fill.chunks)
+                except OSError as exc:
+                    log.warning("cannot hold slice %d of %s in memory: %s", key.index, key.obj,
+                                exc)
+                else:
+                    if store.hold(meta, key.index, fd):
+                        self.stats.held += 1
+                        return
+                if key not in policy:
+                    return  # evicted while the copy ran
+            path = await loop.run_in_executor(None, store.commit, meta, key.index, fill.chunks)
             if path is None:
-                self.store.policy.remove(fill.key)
-            elif self.store.committed(meta, fill.key.index):
+                policy.remove(key)
+            elif store.committed(meta, key.index):
                 self.stats.committed += 1
                 self.stats.committed_bytes += fill.received
         finally:
             if self.inflight.get(fill.key) is fill:
                 del self.inflight[fill.key]
             self.store.release(fill.key.obj)  # nothing kept (bypass, failed write): forget it
+
+    def apply(self, access: Access) -> None:
+        """Carry out a policy decision's side effects: delete the evicted slices, write the
+        promoted ones that are held in memory."""
+        if access.evicted:
+            self.store.evict(access.evicted)
+        for key in access.promoted:
+            held = self.store.held(key)
+            if held is not None:
+                self._spawn(self._write_held(key, *held))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _write_held(self, key: SliceKey, meta: ObjectMeta, fd: int, size: int) -> None:
+        store = self.store
+        path = await asyncio.get_running_loop().run_in_executor(
+            None, store.write_held, meta, key.index, fd, size)
+        if store.landed(meta, key.index, path is not None):
+            self.stats.promoted += 1
+            self.stats.committed += 1
+            self.stats.committed_bytes += size
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -136,14 +136,26 @@ class EdgeCollector(Collector):
                                   "a fill already running", value=g["coalesced"])
         yield GaugeMetricFamily("ocdn_edge_fills_in_flight", "Slice fills running",
                                 value=g["fills_in_flight"])
-        yield GaugeMetricFamily("ocdn_edge_cache_bytes", "Bytes of slices held on disk",
-                                value=g["cache_bytes"])
+        yield GaugeMetricFamily("ocdn_edge_cache_bytes", "Bytes of slices cached (on disk, "
+                                "and window slices held in memory)", value=g["cache_bytes"])
         yield GaugeMetricFamily("ocdn_edge_cache_capacity_bytes", "Configured cache size",
                                 value=g["cache_capacity_bytes"])
         yield GaugeMetricFamily("ocdn_edge_cache_objects", "Objects in the index",
                                 value=g["cache_objects"])
-        yield GaugeMetricFamily("ocdn_edge_cache_slices", "Slices held on disk",
-                                value=g["cache_slices"])
+        yield GaugeMetricFamily("ocdn_edge_cache_slices", "Slices cached (on disk, and "
+                                "window slices held in memory)", value=g["cache_slices"])
+        yield GaugeMetricFamily("ocdn_edge_window_memory_bytes", "Bytes of the policy's "
+                                "window slices held in memory, not written to disk",
+                                value=g["window_memory_bytes"])
+        yield GaugeMetricFamily("ocdn_edge_window_memory_slices", "Window slices held in "
+                                "memory", value=g["window_memory_slices"])
+        yield CounterMetricFamily("ocdn_edge_window_held", "Filled slices held in memory "
+                                  "instead of written (the policy's window)",
+                                  value=g["window_held"])
+        yield CounterMetricFamily("ocdn_edge_window_promoted", "Held slices written to disk "
+                                  "when the policy promoted them", value=g["window_promoted"])
+        yield CounterMetricFamily("ocdn_edge_window_spilled", "Window slices written at once "
+                                  "because --window-memory was full", value=g["window_spilled"])
         yield CounterMetricFamily("ocdn_edge_evictions", "Slices evicted by the policy",
                                   value=g["evictions"])
         yield CounterMetricFamily("ocdn_edge_disk_write_bytes", "Slice bytes written to disk",

@@ -76,8 +76,8 @@ class Edge:
         self.cfg = cfg
         tokens, admin = _secrets(cfg)
         self.origin = make_origin(cfg)
-        self.store = SliceStore(cfg.cache_dir, cfg.slice_size, make_policy(cfg.policy,
-                                                                           cfg.cache_size))
+        self.store = SliceStore(cfg.cache_dir, cfg.slice_size,
+                                make_policy(cfg.policy, cfg.cache_size), cfg.window_memory)
         self.metrics = EdgeMetrics()
         self.fills = FillManager(self.origin, self.store, self.metrics.origin)
         self.access_log = AccessLog(cfg.access_log)
@@ -107,8 +107,9 @@ class Edge:
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
         compiled = self.app.admin.compiled_modules
         log.info("edge %s serving on http://%s:%d from %s (cache %s, %d bytes, policy %s, "
-                 "hot path %s)", self.cfg.id, host, self.http.port, self.origin.describe(),
-                 self.cfg.cache_dir, self.cfg.cache_size, self.store.policy.name,
+                 "window memory %d bytes, hot path %s)", self.cfg.id, host, self.http.port,
+                 self.origin.describe(), self.cfg.cache_dir, self.cfg.cache_size,
+                 self.store.policy.name, self.cfg.window_memory,
                  f"compiled: {compiled} of {len(build.HOT_PATH)} modules" if compiled
                  else "interpreted")
 

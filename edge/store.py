@@ -21,6 +21,14 @@ directories), so the edge serves at once: until the walk ends, a key missing fro
 index is probed on disk directly. Policy bookkeeping (`Policy.add`) follows the index, and
 any slice beyond the configured capacity is evicted as it is found.
 
+Window slices in memory (`edge.staging`): while the policy holds a new slice in its
+admission window (`Policy.staged`), the store may keep its bytes in a memfd instead of a
+file (`hold`), within `--window-memory`. Such a slice is `present` like any other and its
+memfd sits in `Entry.fds`, so every hit path serves it by the same sendfile(2); it is
+written to disk (`write_held`, then `landed`) only when the policy promotes it, and its
+memory is freed, with no write, when it is evicted. A restart forgets it (the policy's
+window starts empty too).
+
 An object stays in the index, and its directory on disk, while it has a slice cached or a
 fill admitted (`release`): memory and metadata follow what is cached, not every object
 ever requested. Each cached object's meta.json (a few hundred bytes) is not counted in
@@ -37,12 +45,13 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edge.policy import Policy, SliceKey
 from edge.slices import bounds, slice_count
+from edge.staging import Staging
 
 log = logging.getLogger("ocdn.edge.store")
 
@@ -76,6 +85,7 @@ class Entry:
     # "<directory>/{index}.<tag>" without the index: hashing per request costs ~7 µs
     path_format: str = ""
     fds: dict[int, int] = field(default_factory=dict)  # open read-only fds of slices
+    memory: dict[int, int] = field(default_factory=dict)  # slices held in memfds (also in fds)
 
     def __post_init__(self) -> None:
         self.path_format = os.path.join(self.directory, "{}." + self.meta.tag)
@@ -125,8 +135,20 @@ def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
     return present
 
 
+def _read_fd(fd: int, size: int) -> Iterator[bytes]:
+    """The first `size` bytes of `fd` in 1 MiB pieces (a held slice on its way to disk)."""
+    offset = 0
+    while offset < size:
+        data = os.pread(fd, min(1 << 20, size - offset), offset)
+        if not data:
+            raise OSError(f"memory copy of a slice ended at {offset} of {size} bytes")
+        offset += len(data)
+        yield data
+
+
 class SliceStore:
-    def __init__(self, root: str | Path, slice_bytes: int, policy: Policy) -> None:
+    def __init__(self, root: str | Path, slice_bytes: int, policy: Policy,
+                 window_memory: int = 0) -> None:
         self.root = Path(root) / "v1"
         self.objects_dir = str(self.root / "objects")
         self.tmp_dir = str(self.root / "tmp")
@@ -139,6 +161,8 @@ class SliceStore:
         self._open_fds: dict[tuple[str, int], Entry] = {}
         self.max_open_fds = MAX_OPEN_FDS
         self._index_task: asyncio.Task[None] | None = None
+        self.staging = Staging(window_memory)
+        self._writing: set[SliceKey] = set()  # held slices being written to disk
 
     # ---- start-up -------------------------------------------------------------
 
@@ -232,6 +256,18 @@ class SliceStore:
         self._open_fds[(entry.meta.key, index)] = entry
         return fd
 
+    def open_slice(self, entry: Entry, index: int) -> int:
+        """A new fd of a present slice that the caller closes (for a response that may
+        outlive the slice's eviction); OSError if the file is gone."""
+        fd = entry.memory.get(index)
+        if fd is not None:
+            return os.dup(fd)
+        return os.open(entry.path_format.format(index), os.O_RDONLY | os.O_CLOEXEC)
+
+    def has_slice(self, entry: Entry, index: int) -> bool:
+        """The present slice is really there: held in memory, or its file exists."""
+        return index in entry.memory or os.path.exists(entry.path_format.format(index))
+
     def trim_fds(self) -> None:
         """Close the oldest cached fds beyond MAX_OPEN_FDS (call when no fd is in use)."""
         fds = self._open_fds
@@ -240,9 +276,12 @@ class SliceStore:
             self.close_fd(old_entry, old_index)
 
     def close_fd(self, entry: Entry, index: int) -> None:
-        """Close the cached fd of a slice, if one is open (its file left or went away)."""
+        """Close the cached fd of a slice, if one is open (its file left or went away);
+        for a slice held in memory, this frees the memory."""
         self._open_fds.pop((entry.meta.key, index), None)
         fd = entry.fds.pop(index, None)
+        if entry.memory.pop(index, None) is not None:
+            self.staging.release(SliceKey(entry.meta.key, index))
         if fd is not None:
             os.close(fd)
 
@@ -265,7 +304,7 @@ class SliceStore:
         self.index[meta.key] = entry
         return entry
 
-    def commit(self, meta: ObjectMeta, index: int, chunks: list[bytes]) -> str | None:
+    def commit(self, meta: ObjectMeta, index: int, chunks: Iterable[bytes]) -> str | None:
         """Write a verified slice to tmp/ and rename it into place (runs in a thread).
 
         Returns the final path, or None when the write failed (nothing is left behind).
@@ -318,6 +357,80 @@ class SliceStore:
                         shutil.rmtree(directory)
             return False
         entry.present.add(index)
+        return True
+
+    @staticmethod
+    def to_memory(chunks: list[bytes]) -> int:
+        """A memfd holding `chunks` (runs in a thread); OSError if memory is short."""
+        fd = os.memfd_create("ocdn-slice", os.MFD_CLOEXEC)
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                done = 0
+                while done < len(view):  # a plain offset: see `commit`
+                    done += os.write(fd, view[done:])
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
+    def hold(self, meta: ObjectMeta, index: int, fd: int) -> bool:
+        """Serve a verified slice from the memfd `fd` while the policy keeps it in its
+        window; False (and `fd` closed) if it must not: the memory budget is full, the
+        policy promoted or evicted it meanwhile, or the object changed. The caller then
+        writes it to disk if the policy still wants it."""
+        entry = self.index.get(meta.key)
+        key = SliceKey(meta.key, index)
+        start, stop = bounds(index, meta.size, self.slice_bytes)
+        if (entry is None or not entry.meta.same_version(meta) or index in entry.present
+                or not self.policy.staged(key) or not self.staging.hold(key, stop - start)):
+            os.close(fd)
+            return False
+        entry.memory[index] = fd
+        entry.fds[index] = fd
+        entry.present.add(index)
+        return True
+
+    def held(self, key: SliceKey) -> tuple[ObjectMeta, int, int] | None:
+        """For a slice held in memory and not already on its way to disk: its metadata, a
+        dup of its memfd (for `write_held`, which closes it) and its size; marks it as
+        being written."""
+        entry = self.index.get(key.obj)
+        if entry is None or key in self._writing:
+            return None
+        fd = entry.memory.get(key.index)
+        if fd is None:
+            return None
+        self._writing.add(key)
+        start, stop = bounds(key.index, entry.meta.size, self.slice_bytes)
+        return entry.meta, os.dup(fd), stop - start
+
+    def write_held(self, meta: ObjectMeta, index: int, fd: int, size: int) -> str | None:
+        """Write a held slice's memfd to disk as `commit` does (runs in a thread), then
+        close `fd` (here, not by the caller: a caller cancelled at shutdown must not close
+        an fd this thread still reads, whose number could be reused meanwhile)."""
+        try:
+            return self.commit(meta, index, _read_fd(fd, size))
+        finally:
+            os.close(fd)
+
+    def landed(self, meta: ObjectMeta, index: int, ok: bool) -> bool:
+        """A held slice's write ended: on success its file replaces the memory copy (if the
+        policy still wants it, see `committed`); on failure the slice is forgotten."""
+        key = SliceKey(meta.key, index)
+        self._writing.discard(key)
+        entry = self.index.get(meta.key)
+        if not ok:
+            self.policy.remove(key)
+            if entry is not None and index in entry.memory:
+                self._unlink_slice(entry, index)
+                if not entry.present:
+                    self.release(meta.key)
+            return False
+        if not self.committed(meta, index):
+            return False
+        if entry is not None and index in entry.memory:
+            self.close_fd(entry, index)  # hits open the file from now on
         return True
 
     def evict(self, keys: Iterable[SliceKey]) -> None:

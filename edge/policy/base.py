@@ -16,6 +16,13 @@ bypassed without the origin refetch a later read of the same session would cost 
 session reads a 2 MiB slice in 2-8 requests). False when unknown or not a client's read
 (a prefetch); a policy may ignore it (`lru`, `s3fifo` and `wtinylfu` do).
 
+A policy with an admission *window* (`vod`) can let the caller hold a new slice in
+memory until it earns its disk write: `staged(key)` is True while an admitted key is in
+the window, and `outcome.promoted` lists the window keys that moved to the main region
+during this call (the caller writes them to disk if it held them in memory; a window key
+that is evicted instead appears in `evicted` and never needs a write). A policy without
+a window never stages and never promotes.
+
 `add(key, size)` makes a key resident without counting an access (rebuilding the index
 after a restart, prefill); `remove(key)` forgets one that left the disk for another
 reason (purge, changed ETag, failed fill). After any call, `used_bytes <= capacity_bytes`
@@ -52,6 +59,7 @@ class Outcome(Enum):
 class Access:
     outcome: Outcome
     evicted: tuple[SliceKey, ...] = ()
+    promoted: tuple[SliceKey, ...] = ()
 
 
 HIT: Final = Access(Outcome.HIT)
@@ -81,6 +89,10 @@ class Policy(ABC):
     @abstractmethod
     def remove(self, key: SliceKey) -> bool:
         """Forget a resident key; False if it was not resident."""
+
+    def staged(self, key: SliceKey) -> bool:
+        """True while `key` is admitted but still in the policy's window (see above)."""
+        return False
 
     @abstractmethod
     def __contains__(self, key: object) -> bool: ...

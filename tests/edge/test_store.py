@@ -13,8 +13,9 @@ from typing import Any
 
 import aiohttp
 
-from edge.policy import SliceKey
+from edge.policy import Outcome, SliceKey
 from edge.policy.lru import LRU
+from edge.policy.vod import VOD
 from edge.store import ObjectMeta, SliceStore
 from tests.edge.conftest import Origin, blob, hit_soon, sha
 from tests.support.procs import free_port, http_get
@@ -30,7 +31,9 @@ def test_kill9_during_fills_then_restart_serves_only_good_bytes(
         origin.put(key, data)
     cache = tmp_path / "cache"
     port = free_port()
-    args = ("--slice-size", "256KiB", "--cache-size", "64MiB")
+    # Every slice written at once: this is about what a kill leaves on disk (window
+    # slices held in memory are simply lost: tests/edge/test_window_memory.py).
+    args = ("--slice-size", "256KiB", "--cache-size", "64MiB", "--window-memory", "0")
     edge = start_edge(*args, cache_dir=cache, port=port)
     origin.fault("slow")  # keep fills in flight when the kill lands
 
@@ -67,11 +70,12 @@ def test_restart_keeps_hits(origin: Origin, start_edge: Any, tmp_path: Path) -> 
     data = blob(3 * SLICE, seed=120)
     origin.put("restart/a.mp4", data)
     cache, port = tmp_path / "cache", free_port()
-    edge = start_edge("--slice-size", "256KiB", cache_dir=cache, port=port)
+    args = ("--slice-size", "256KiB", "--window-memory", "0")  # every slice on disk at once
+    edge = start_edge(*args, cache_dir=cache, port=port)
     assert hit_soon(f"{edge.url}/restart/a.mp4") == data
     edge.stop()
     gets = origin.gets("/media/restart/a.mp4")
-    edge = start_edge("--slice-size", "256KiB", cache_dir=cache, port=port)
+    edge = start_edge(*args, cache_dir=cache, port=port)
     status, headers, body = http_get(f"{edge.url}/restart/a.mp4")
     assert status == 200 and headers["x-cache"] == "HIT" and body == data
     assert origin.gets("/media/restart/a.mp4") == gets
@@ -284,3 +288,108 @@ def test_a_slice_reaches_the_disk_before_its_name(tmp_path: Path, monkeypatch: A
     last = calls[-1].split()
     assert last[0] == "replace" and last[2] == final
     assert calls[-2] == f"fsync {last[1]}"
+
+
+# ---- window slices held in memory (edge.staging) ----------------------------------------
+
+
+def _held_store(tmp_path: Path, window_memory: int = 1 << 20) -> tuple[SliceStore, ObjectMeta]:
+    store = SliceStore(tmp_path, 4096, VOD(64 * 4096), window_memory)
+    store.open()
+    meta = _meta(size=8192)
+    store.learn(meta)
+    return store, meta
+
+
+def _closed(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
+def test_a_held_slice_is_served_from_memory_and_written_when_promoted(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path)
+    key = SliceKey(meta.key, 0)
+    data = blob(4096, seed=900)
+    assert store.policy.access(key, 4096, 0.0).outcome is Outcome.ADMIT
+    assert store.policy.staged(key)
+    assert store.hold(meta, 0, store.to_memory([data[:1000], data[1000:]]))
+    entry = store.index[meta.key]
+    assert 0 in entry.present and store.staging.held_bytes == 4096
+    assert os.pread(store.slice_fd(entry, 0), 4096, 0) == data  # the hit paths' fd
+    copy = store.open_slice(entry, 0)  # a response's own fd
+    assert os.pread(copy, 4096, 0) == data and store.has_slice(entry, 0)
+    os.close(copy)
+    assert not list((tmp_path / "v1" / "objects").rglob("0.*"))  # nothing on disk
+    held = store.held(key)
+    assert held is not None and store.held(key) is None  # one write at a time
+    _, fd, size = held
+    path = store.write_held(meta, 0, fd, size)
+    assert _closed(fd)  # write_held closes its dup
+    assert path is not None and Path(path).read_bytes() == data
+    assert store.landed(meta, 0, True)
+    assert entry.memory == {} and store.staging.held_bytes == 0 and 0 in entry.present
+    assert os.pread(store.slice_fd(entry, 0), 4096, 0) == data  # now from the file
+
+
+def test_hold_is_refused_once_the_policy_no_longer_stages_the_slice(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path)
+    key = SliceKey(meta.key, 0)
+    store.policy.access(key, 4096, 0.0)
+    store.policy.remove(key)
+    store.policy.add(key, 4096)  # in main now, as a promotion during the copy leaves it
+    fd = store.to_memory([bytes(4096)])
+    assert not store.hold(meta, 0, fd) and _closed(fd)
+    assert store.staging.held_bytes == 0 and 0 not in store.index[meta.key].present
+
+
+def test_a_full_budget_refuses_to_hold(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path, window_memory=4096)
+    for index in (0, 1):
+        store.policy.access(SliceKey(meta.key, index), 4096, 0.0)
+    assert store.hold(meta, 0, store.to_memory([bytes(4096)]))
+    fd = store.to_memory([bytes(4096)])
+    assert not store.hold(meta, 1, fd) and _closed(fd)  # the caller writes it to disk
+    assert store.staging.spilled == 1
+
+
+def test_evicting_a_held_slice_frees_its_memory_and_writes_nothing(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path)
+    key = SliceKey(meta.key, 0)
+    store.policy.access(key, 4096, 0.0)
+    fd = store.to_memory([bytes(4096)])
+    assert store.hold(meta, 0, fd)
+    store.policy.remove(key)
+    store.evict([key])
+    assert _closed(fd) and store.staging.held_bytes == 0 and meta.key not in store.index
+    assert not list((tmp_path / "v1" / "objects").rglob("*"))
+
+
+def test_a_held_slice_evicted_while_its_write_runs_leaves_nothing(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path)
+    key = SliceKey(meta.key, 0)
+    store.policy.access(key, 4096, 0.0)
+    assert store.hold(meta, 0, store.to_memory([bytes(4096)]))
+    held = store.held(key)
+    assert held is not None
+    store.policy.remove(key)
+    store.evict([key])  # the write is already under way
+    path = store.write_held(meta, 0, held[1], held[2])
+    assert path is not None and not store.landed(meta, 0, True)
+    assert not Path(path).exists() and meta.key not in store.index
+
+
+def test_a_failed_write_of_a_held_slice_forgets_it(tmp_path: Path) -> None:
+    store, meta = _held_store(tmp_path)
+    key = SliceKey(meta.key, 0)
+    store.policy.access(key, 4096, 0.0)
+    fd = store.to_memory([bytes(4096)])
+    assert store.hold(meta, 0, fd)
+    held = store.held(key)
+    assert held is not None
+    os.close(held[1])
+    assert not store.landed(meta, 0, False)  # e.g. the disk is full
+    assert key not in store.policy and _closed(fd) and store.staging.held_bytes == 0
+    assert meta.key not in store.index

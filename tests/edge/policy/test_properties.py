@@ -4,7 +4,9 @@ Checked against a model of what is resident (key -> size): the cache never holds
 than its capacity, a HIT is exactly an access to a resident key, evicted keys were
 resident, an admitted key is resident and a bypassed one is not, and the policy's byte
 count is the sum of what it holds. Reads are drawn both reaching a slice's end and not,
-so `vod`'s bypass of cold reads to the end is held to the same properties.
+so `vod`'s bypass of cold reads to the end is held to the same properties. A staged key
+(in the window, `Policy.staged`) is resident; a promoted key was staged and is now
+resident and unstaged, unless the same call evicted it; `add` never stages.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def check(policy: Policy, model: dict[SliceKey, int]) -> None:
     assert len(policy) == len(model)
     for key in KEYS:
         assert (key in policy) == (key in model)
+        assert not policy.staged(key) or key in policy
 
 
 def apply(policy: Policy, model: dict[SliceKey, int], op: tuple[Any, ...], now: float) -> None:
@@ -42,8 +45,13 @@ def apply(policy: Policy, model: dict[SliceKey, int], op: tuple[Any, ...], now: 
     key = KEYS[index]
     if kind == "access":
         resident = key in model
+        staged_before = {k for k in KEYS if policy.staged(k)}
         access = policy.access(key, size, now, reaches_end)
         assert (access.outcome is Outcome.HIT) == resident
+        for moved in access.promoted:
+            assert moved in staged_before | {key}
+            assert moved in access.evicted or (moved in policy and not policy.staged(moved))
+        assert access.outcome is Outcome.ADMIT or not access.promoted
         assert all(victim in model and victim != key for victim in access.evicted)
         for victim in access.evicted:
             del model[victim]
@@ -57,7 +65,7 @@ def apply(policy: Policy, model: dict[SliceKey, int], op: tuple[Any, ...], now: 
         assert all(victim in model for victim in evicted)
         for victim in evicted:
             del model[victim]
-        assert key in policy
+        assert key in policy and not policy.staged(key)
         model[key] = size
     else:
         assert policy.remove(key) == (key in model)

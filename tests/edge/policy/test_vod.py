@@ -293,3 +293,23 @@ def test_add_and_remove() -> None:
     assert policy.access(k("w"), SLICE, 0).evicted == ()
     assert policy.remove(k("w")) and not policy.remove(k("w"))
     assert policy.used_bytes == 9 * SLICE
+
+
+def test_promotion_out_of_the_window_is_reported() -> None:
+    """A slice admitted into the window is staged (the edge may hold it in memory) until a
+    later admission moves it to main, which that access reports in `promoted`; one that
+    loses the duel on leaving the window is reported evicted instead."""
+    policy = cache(20)  # window: one slice, up to ten while they are being read
+    first = policy.access(k("a"), SLICE, 0.0)
+    assert first.outcome is Outcome.ADMIT and first.promoted == ()
+    assert policy.staged(k("a"))
+    second = policy.access(k("b"), SLICE, 100.0)  # a has been idle for 100 s: it moves on
+    assert second.promoted == (k("a"),) and second.evicted == ()
+    assert not policy.staged(k("a")) and k("a") in policy and policy.staged(k("b"))
+    # fill main, then a one-read slice loses its duel against the coldest: evicted, not promoted
+    for i in range(40):
+        policy.access(k(f"hot{i % 18}"), SLICE, 200.0 + i * 30)
+    scan = policy.access(k("scan1"), SLICE, 2000.0)
+    scan = policy.access(k("scan2"), SLICE, 2100.0)
+    assert k("scan1") in scan.evicted and k("scan1") not in scan.promoted
+    assert not policy.staged(k("scan1")) and k("scan1") not in policy
