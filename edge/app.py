@@ -25,7 +25,7 @@ from common.status import EdgeState
 from common.tokens import PARAM, KeyRing, TokenError, verify
 from edge.accesslog import AccessLog
 from edge.errors import EdgeError, Forbidden, RangeNotSatisfiable
-from edge.fill import Fill, FillManager
+from edge.fill import Fill, FillManager, meta_from
 from edge.keys import object_key
 from edge.metrics import EdgeMetrics
 from edge.policy import Outcome, SliceKey
@@ -123,6 +123,7 @@ _perf_counter: Final = time.perf_counter
 _pread: Final = os.pread
 _SliceKey: Final = SliceKey
 _CACHE_CAP = 100_000  # entries in the per-path and per-object memo dicts
+CHECK_RETRY_S = 10.0  # after a failed revalidation, ask the origin again this much later
 
 
 class EdgeApp:
@@ -163,6 +164,7 @@ class EdgeApp:
         self.readers: dict[tuple[str, str], int] = {}  # (client, key) -> where its read ended
         self._keys: dict[bytes, str] = {}  # raw path -> validated key
         self._views: dict[str, View] = {}
+        self._revalidating: set[str] = set()  # keys whose origin check is running
         self.egress_bytes_per_s = 0.0
         from edge.admin import Admin  # the admin surface is a separate module, same app
 
@@ -239,6 +241,8 @@ class EdgeApp:
             return self._unknown(req, conn, key)
         if req.method == "GET" and not fast_tried and self._fast_hit(req, conn, entry):
             return None
+        if entry.fresh_until <= _perf_counter():
+            self._revalidate(entry)
         plan = self._plan(req, conn, entry.meta)
         if plan is None:
             return None
@@ -447,12 +451,15 @@ class EdgeApp:
         """A fast hit's accounting: metrics, the access log, and a reader's position when it
         heads for a missing slice (for prefetch)."""
         status = 206 if ranged else 200
-        seconds = _perf_counter() - req.started
+        now = _perf_counter()
+        seconds = now - req.started
         length = stop - start
         self.metrics.hit(status, seconds, length)
         meta = entry.meta
         if self.access_log.enabled:
             self.access_log.write(req, status, "hit", length, meta.key, seconds)
+        if entry.fresh_until <= now:
+            self._revalidate(entry)
         if self.prefetch_slices and ranged and stop < meta.size and (
                 (stop - 1) // self.slice_bytes + 1 not in entry.present):
             # Only a reader heading for a missing slice needs its position known: one
@@ -508,6 +515,56 @@ class EdgeApp:
         if self.prefetch_slices:
             self._note_reader(req, entry.meta, plan)
         return True
+
+    # ---- revalidation ---------------------------------------------------------
+
+    def _revalidate(self, entry: Entry) -> None:
+        """The origin's word on `entry` is past its freshness: ask the origin again in the
+        background, once at a time per object; requests are served from the cache
+        meanwhile (stale-while-revalidate)."""
+        key = entry.meta.key
+        if key not in self._revalidating:
+            self._revalidating.add(key)
+            self.fills.spawn(self._check(entry.meta))
+
+    async def _check(self, meta: ObjectMeta) -> None:
+        """One byte of the object from the origin says whether `meta` is still its version:
+        unchanged, it is fresh again; changed or gone, its slices are dropped (the next
+        request fills the new version or answers 404); an origin fault keeps serving what
+        is cached and asks again after CHECK_RETRY_S."""
+        key, store = meta.key, self.store
+        result = "error"
+        try:
+            try:
+                body = await self.fills.origin.fetch(key, 0, 1)
+                await body.aclose()
+                current: ObjectMeta | None = meta_from(key, body.info)
+            except OriginRangeNotSatisfiable:
+                current = None  # empty now: not the version cached
+            if current is not None and current.same_version(meta):
+                result = "unchanged"
+                store.confirm(store.learn(current))
+            else:
+                result = "changed"
+                if current is None:
+                    store.drop(key)
+                else:  # drops the old version's slices (unless a fill already learned it)
+                    store.learn(current)
+                store.release(key)  # nothing of the new version is cached yet
+        except OriginNotFound:
+            result = "gone"
+            log.info("%s is gone from the origin: dropping its slices", key)
+            store.drop(key)
+            self.remember_missing(key)
+        except OriginError as exc:
+            log.warning("cannot revalidate %s: %s", key, exc)
+            entry = store.index.get(key)
+            if entry is not None:
+                entry.fresh_until = _perf_counter() + CHECK_RETRY_S
+        finally:
+            self._revalidating.discard(key)
+            counts = self.metrics.revalidations
+            counts[result] = counts.get(result, 0) + 1
 
     # ---- misses and streaming -------------------------------------------------
 

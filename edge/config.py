@@ -82,6 +82,10 @@ class EdgeConfig:
         "most ranges honoured in one request; more are ignored (200)"))
     negative_ttl_s: float = field(default=10.0, metadata=option(
         "seconds an origin 404 is remembered", parse=_positive_float))
+    revalidate_after_s: float = field(default=3600.0, metadata=option(
+        "seconds an object's version is trusted when the origin's Cache-Control sets no"
+        " max-age; then the next hit asks the origin again, in the background",
+        parse=_positive_float))
     origin_connect_timeout_s: float = field(default=3.0, metadata=option(
         "origin connect timeout", parse=_positive_float))
     origin_read_timeout_s: float = field(default=10.0, metadata=option(

@@ -140,7 +140,7 @@ class FillManager:
         fill = Fill(key, expected)
         self.inflight[key] = fill
         self.stats.started += 1
-        self._spawn(self._run(fill))
+        self.spawn(self._run(fill))
         return fill
 
     async def _run(self, fill: Fill) -> None:
@@ -251,9 +251,10 @@ class FillManager:
         for key in access.promoted:
             held = self.store.held(key)
             if held is not None:
-                self._spawn(self._write_held(key, *held))
+                self.spawn(self._write_held(key, *held))
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task the manager keeps (and cancels on `close`)."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

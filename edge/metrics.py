@@ -60,6 +60,7 @@ class EdgeMetrics:
         self.origin_latency = Histogram()
         self.request_latency = Histogram()
         self.token_rejections: dict[str, int] = {}
+        self.revalidations: dict[str, int] = {}  # result -> count
 
     def request(self, status: int, cache: str, seconds: float, sent: int, hit: int) -> None:
         """One answered request: `sent` body bytes, of which `hit` came from the disk."""
@@ -167,6 +168,12 @@ class EdgeCollector(Collector):
         yield GaugeMetricFamily("ocdn_edge_compiled_modules", "Hot-path modules running "
                                 "compiled by mypyc (0: all interpreted)",
                                 value=g["compiled_modules"])
+        checks = CounterMetricFamily("ocdn_edge_revalidations", "Background checks of a "
+                                     "stale object with the origin, by result "
+                                     "(unchanged, changed, gone, error)", labels=["result"])
+        for result, count in sorted(m.revalidations.items()):
+            checks.add_metric([result], count)
+        yield checks
         tokens = CounterMetricFamily("ocdn_edge_token_rejections", "Requests refused for "
                                      "their URL token, by reason", labels=["reason"])
         for reason, count in sorted(m.token_rejections.items()):

@@ -77,7 +77,8 @@ class Edge:
         tokens, admin = _secrets(cfg)
         self.origin = make_origin(cfg)
         self.store = SliceStore(cfg.cache_dir, cfg.slice_size,
-                                make_policy(cfg.policy, cfg.cache_size), cfg.window_memory)
+                                make_policy(cfg.policy, cfg.cache_size), cfg.window_memory,
+                                cfg.revalidate_after_s)
         self.metrics = EdgeMetrics()
         self.fills = FillManager(self.origin, self.store, self.metrics.origin)
         self.access_log = AccessLog(cfg.access_log)

@@ -29,6 +29,13 @@ written to disk (`write_held`, then `landed`) only when the policy promotes it, 
 memory is freed, with no write, when it is evicted. A restart forgets it (the policy's
 window starts empty too).
 
+Freshness: each entry carries `fresh_until`, set whenever the origin answers for the
+object (`learn`: every fill, every revalidation) from the origin's Cache-Control or
+`--revalidate-after-s`; past it, the edge asks the origin again in the background while it
+keeps serving (`EdgeApp._revalidate`). meta.json's mtime records the last confirmation
+(written with the version, touched by `confirm`), so a restart keeps what freshness is
+left.
+
 An object stays in the index, and its directory on disk, while it has a slice cached or a
 fill admitted (`release`): memory and metadata follow what is cached, not every object
 ever requested. Each cached object's meta.json (a few hundred bytes) is not counted in
@@ -44,6 +51,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -56,6 +64,7 @@ from edge.staging import Staging
 log = logging.getLogger("ocdn.edge.store")
 
 MAX_OPEN_FDS = 4096
+MIN_FRESH_S = 1.0  # `no-cache` objects are re-checked at most once a second
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,25 @@ class ObjectMeta:
     def same_version(self, other: ObjectMeta) -> bool:
         return self.etag == other.etag and self.size == other.size
 
+    def fresh_for(self, default_s: float) -> float:
+        """Seconds the origin's word on this version may be trusted before it is asked again:
+        `s-maxage`, else `max-age`, from the origin's Cache-Control (`no-cache` and
+        `no-store`: MIN_FRESH_S), else `default_s` (`--revalidate-after-s`)."""
+        if not self.cache_control:
+            return default_s
+        max_age: float | None = None
+        for part in self.cache_control.lower().split(","):
+            name, _, value = part.strip().partition("=")
+            value = value.strip().strip('"')
+            if name in ("no-cache", "no-store"):
+                return MIN_FRESH_S
+            if name in ("s-maxage", "max-age") and value.isdigit():
+                seconds = max(float(value), MIN_FRESH_S)
+                if name == "s-maxage":  # a shared cache's own lifetime wins (RFC 9111 5.2.2.10)
+                    return seconds
+                max_age = seconds
+        return default_s if max_age is None else max_age
+
 
 @dataclass(slots=True)
 class Entry:
@@ -86,6 +114,9 @@ class Entry:
     path_format: str = ""
     fds: dict[int, int] = field(default_factory=dict)  # open read-only fds of slices
     memory: dict[int, int] = field(default_factory=dict)  # slices held in memfds (also in fds)
+    # perf_counter() until which the origin's word on `meta` holds (0: ask at the next hit,
+    # as after a restart)
+    fresh_until: float = 0.0
 
     def __post_init__(self) -> None:
         self.path_format = os.path.join(self.directory, "{}." + self.meta.tag)
@@ -103,6 +134,15 @@ def _read_meta(directory: str) -> ObjectMeta | None:
         return ObjectMeta(**doc)
     except (OSError, ValueError, TypeError):
         return None
+
+
+def _confirmed_at(directory: str) -> float:
+    """When the origin last vouched for the object's version, as far as the disk knows:
+    meta.json's mtime (written with the version, touched by each revalidation)."""
+    try:
+        return os.stat(os.path.join(directory, "meta.json")).st_mtime
+    except OSError:
+        return 0.0
 
 
 def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
@@ -148,7 +188,7 @@ def _read_fd(fd: int, size: int) -> Iterator[bytes]:
 
 class SliceStore:
     def __init__(self, root: str | Path, slice_bytes: int, policy: Policy,
-                 window_memory: int = 0) -> None:
+                 window_memory: int = 0, revalidate_after_s: float = 3600.0) -> None:
         self.root = Path(root) / "v1"
         self.objects_dir = str(self.root / "objects")
         self.tmp_dir = str(self.root / "tmp")
@@ -162,6 +202,7 @@ class SliceStore:
         self.max_open_fds = MAX_OPEN_FDS
         self._index_task: asyncio.Task[None] | None = None
         self.staging = Staging(window_memory)
+        self.revalidate_after_s = revalidate_after_s
         self._writing: set[SliceKey] = set()  # held slices being written to disk
 
     # ---- start-up -------------------------------------------------------------
@@ -186,20 +227,20 @@ class SliceStore:
         found = 0
         for sub in fanout:
             batch = await loop.run_in_executor(None, self._scan_fanout, sub)
-            for meta, directory, present in batch:
+            for meta, directory, present, confirmed in batch:
                 if meta.key in self.index:
                     continue  # probed or learned while we walked: already known
                 if not present:  # metadata of an object with nothing cached (see `release`)
                     shutil.rmtree(directory, ignore_errors=True)
                     continue
-                self._adopt(meta, directory, present)
+                self._adopt(meta, directory, present, confirmed)
                 found += len(present)
         self.indexed = True
         log.info("index ready: %d objects, %d slices, %d bytes",
                  len(self.index), found, self.policy.used_bytes)
 
-    def _scan_fanout(self, sub: str) -> list[tuple[ObjectMeta, str, list[int]]]:
-        out: list[tuple[ObjectMeta, str, list[int]]] = []
+    def _scan_fanout(self, sub: str) -> list[tuple[ObjectMeta, str, list[int], float]]:
+        out: list[tuple[ObjectMeta, str, list[int], float]] = []
         base = os.path.join(self.objects_dir, sub)
         try:
             dirs = os.listdir(base)
@@ -211,11 +252,17 @@ class SliceStore:
             if meta is None:
                 shutil.rmtree(directory, ignore_errors=True)
                 continue
-            out.append((meta, directory, _scan_dir(directory, meta, self.slice_bytes)))
+            out.append((meta, directory, _scan_dir(directory, meta, self.slice_bytes),
+                        _confirmed_at(directory)))
         return out
 
-    def _adopt(self, meta: ObjectMeta, directory: str, present: Iterable[int]) -> Entry:
+    def _adopt(self, meta: ObjectMeta, directory: str, present: Iterable[int],
+               confirmed: float) -> Entry:
+        """Index an object found on disk; `confirmed` (wall clock) is when the origin last
+        vouched for its version, so a restart keeps what freshness is left."""
         entry = Entry(meta, directory)
+        left = confirmed + meta.fresh_for(self.revalidate_after_s) - time.time()
+        entry.fresh_until = time.perf_counter() + left if left > 0 else 0.0
         self.index[meta.key] = entry
         for index in present:
             start, stop = bounds(index, meta.size, self.slice_bytes)
@@ -235,7 +282,15 @@ class SliceStore:
         meta = _read_meta(directory)
         if meta is None or meta.key != key:
             return None
-        return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes))
+        return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes),
+                           _confirmed_at(directory))
+
+    def confirm(self, entry: Entry) -> None:
+        """The origin vouched again for the entry's version: fresh again, here and (by
+        meta.json's mtime) after a restart."""
+        entry.fresh_until = time.perf_counter() + entry.meta.fresh_for(self.revalidate_after_s)
+        with contextlib.suppress(OSError):  # no file yet: only held in memory
+            os.utime(os.path.join(entry.directory, "meta.json"))
 
     def slice_path(self, entry: Entry, index: int) -> str:
         return entry.path_format.format(index)
@@ -292,15 +347,19 @@ class SliceStore:
     # ---- changes --------------------------------------------------------------
 
     def learn(self, meta: ObjectMeta) -> Entry:
-        """Record what the origin says about an object; a new version drops the old slices."""
+        """Record what the origin says about an object; a new version drops the old slices.
+        Either way the origin has just vouched for the version: it is fresh again."""
+        fresh_until = time.perf_counter() + meta.fresh_for(self.revalidate_after_s)
         entry = self.lookup(meta.key)
         if entry is not None:
             if entry.meta.same_version(meta):
+                entry.fresh_until = fresh_until
                 return entry
             log.warning("etag or size changed for %s (%s/%d -> %s/%d): dropping its slices",
                         meta.key, entry.meta.etag, entry.meta.size, meta.etag, meta.size)
             self.drop(meta.key)
         entry = Entry(meta, _key_dir(self.objects_dir, meta.key))
+        entry.fresh_until = fresh_until
         self.index[meta.key] = entry
         return entry
 

@@ -393,3 +393,63 @@ def test_a_failed_write_of_a_held_slice_forgets_it(tmp_path: Path) -> None:
     assert not store.landed(meta, 0, False)  # e.g. the disk is full
     assert key not in store.policy and _closed(fd) and store.staging.held_bytes == 0
     assert meta.key not in store.index
+
+
+def test_freshness_follows_the_origin_cache_control() -> None:
+    cases = [
+        (None, 3600.0),
+        ("public", 3600.0),
+        ("max-age=60", 60.0),
+        ("public, max-age=60", 60.0),
+        ("max-age=60, s-maxage=600", 600.0),  # a shared cache's own lifetime wins
+        ("s-maxage=600, max-age=60", 600.0),
+        ('max-age="30"', 30.0),
+        ("MAX-AGE=30", 30.0),
+        ("max-age=0", 1.0),  # at most one check a second
+        ("no-cache", 1.0),
+        ("no-store", 1.0),
+        ("max-age=abc", 3600.0),  # not a number: the default
+        ("max-age=-5", 3600.0),
+    ]
+    for header, want in cases:
+        meta = ObjectMeta("k", 1, '"e"', None, "video/mp4", header)
+        assert meta.fresh_for(3600.0) == want, header
+
+
+def test_learning_a_version_makes_it_fresh(tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20), revalidate_after_s=100.0)
+    store.open()
+    meta = _meta()
+    before = time.perf_counter()
+    entry = store.learn(meta)
+    assert before + 100 <= entry.fresh_until <= time.perf_counter() + 100
+    entry.fresh_until = 0.0  # stale, as after a restart
+    assert store.learn(meta) is entry and entry.fresh_until >= before + 100
+    newer = store.learn(_meta(etag='"v2"'))
+    assert newer is not entry and newer.fresh_until >= before + 100
+
+
+def test_a_restart_keeps_what_freshness_is_left(tmp_path: Path) -> None:
+    store = SliceStore(tmp_path, 4096, LRU(1 << 20), revalidate_after_s=3600.0)
+    store.open()
+    recent, old = _meta(key="recent.mp4"), _meta(key="old.mp4")
+    for meta in (recent, old):
+        store.learn(meta)
+        _cache_one(store, meta, 0)
+    old_meta = Path(store.index["old.mp4"].directory) / "meta.json"
+    os.utime(old_meta, (time.time() - 7200, time.time() - 7200))  # confirmed 2 h ago
+    recent_meta = Path(store.index["recent.mp4"].directory) / "meta.json"
+    os.utime(recent_meta, (time.time() - 600, time.time() - 600))  # 10 min ago
+    fresh = SliceStore(tmp_path, 4096, LRU(1 << 20), revalidate_after_s=3600.0)
+
+    async def build() -> None:
+        fresh.open()
+        await fresh.start_indexing()
+
+    asyncio.run(build())
+    now = time.perf_counter()
+    assert fresh.index["old.mp4"].fresh_until == 0.0  # stale: checked at its next hit
+    assert now + 2990 <= fresh.index["recent.mp4"].fresh_until <= now + 3000
+    fresh.confirm(fresh.index["old.mp4"])  # a revalidation said: unchanged
+    assert fresh.index["old.mp4"].fresh_until >= now + 3599
+    assert time.time() - old_meta.stat().st_mtime < 5
