@@ -201,6 +201,10 @@ class SliceStore:
         self._open_fds: dict[tuple[str, int], Entry] = {}
         self.max_open_fds = MAX_OPEN_FDS
         self._index_task: asyncio.Task[None] | None = None
+        if window_memory and not hasattr(os, "memfd_create"):
+            log.warning("no memfd_create here: --window-memory is ignored, every admitted "
+                        "slice is written at once")
+            window_memory = 0
         self.staging = Staging(window_memory)
         self.revalidate_after_s = revalidate_after_s
         self._writing: set[SliceKey] = set()  # held slices being written to disk
