@@ -550,7 +550,7 @@ class EdgeApp:
                     store.drop(key)
                 else:  # drops the old version's slices (unless a fill already learned it)
                     store.learn(current)
-                store.release(key)  # nothing of the new version is cached yet
+            store.release(key)  # forgets the entry if nothing of it is cached (any more)
         except OriginNotFound:
             result = "gone"
             log.info("%s is gone from the origin: dropping its slices", key)

@@ -220,16 +220,12 @@ class FillManager:
                 self.stats.bypassed += 1
                 return
             loop = asyncio.get_running_loop()
-            if store.staging.budget_bytes and policy.staged(key):
-                try:
-                    fd = await loop.run_in_executor(None, store.to_memory, fill.chunks)
-                except OSError as exc:
-                    log.warning("cannot hold slice %d of %s in memory: %s", key.index, key.obj,
-                                exc)
-                else:
-                    if store.hold(meta, key.index, fd):
-                        self.stats.held += 1
-                        return
+            staging = store.staging
+            if staging.budget_bytes and policy.staged(key):
+                if staging.held_bytes + fill.received > staging.budget_bytes:
+                    staging.spilled += 1  # memory full: written at once, no copy made first
+                elif await self._hold(fill, meta):
+                    return
                 if key not in policy:
                     return  # evicted while the copy ran
             path = await loop.run_in_executor(None, store.commit, meta, key.index, fill.chunks)
@@ -242,6 +238,21 @@ class FillManager:
             if self.inflight.get(fill.key) is fill:
                 del self.inflight[fill.key]
             self.store.release(fill.key.obj)  # nothing kept (bypass, failed write): forget it
+
+    async def _hold(self, fill: Fill, meta: ObjectMeta) -> bool:
+        """Copy a window slice into a memfd and serve it from there (SliceStore.hold);
+        False if it is to be written after all (promoted meanwhile, no memory)."""
+        try:
+            fd = await asyncio.get_running_loop().run_in_executor(
+                None, self.store.to_memory, fill.chunks)
+        except OSError as exc:
+            log.warning("cannot hold slice %d of %s in memory: %s", fill.key.index,
+                        fill.key.obj, exc)
+            return False
+        if not self.store.hold(meta, fill.key.index, fd):
+            return False
+        self.stats.held += 1
+        return True
 
     def apply(self, access: Access) -> None:
         """Carry out a policy decision's side effects: delete the evicted slices, write the

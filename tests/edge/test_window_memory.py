@@ -141,3 +141,20 @@ def test_purge_frees_the_memory_of_held_slices(
     assert metric(edge, "ocdn_edge_cache_bytes") == 0
     status, headers, body = http_get(f"{edge.url}/win/purged.mp4")
     assert (status, headers["x-cache"], body) == (200, "MISS", data)
+
+
+def test_a_full_window_memory_writes_new_slices_at_once(
+        origin: Origin, start_edge: Any, tmp_path: Path) -> None:
+    data = blob(3 * SLICE, seed=730)
+    origin.put("win/spill.mp4", data)
+    cache = tmp_path / "cache"
+    edge = start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
+                      "--prefetch-slices", "0", "--window-memory", "300KiB", cache_dir=cache)
+    url = f"{edge.url}/win/spill.mp4"
+    assert http_get(url)[2] == data
+    wait_metric(edge, "ocdn_edge_disk_write_bytes_total", 2 * SLICE)  # room for one slice
+    assert metric(edge, "ocdn_edge_window_memory_slices") == 1
+    assert metric(edge, "ocdn_edge_window_spilled_total") == 2
+    assert len(slice_files(cache)) == 2
+    status, headers, body = http_get(url)
+    assert (status, headers["x-cache"], body) == (200, "HIT", data)
