@@ -1,7 +1,8 @@
 """The JSON-lines access log: one object per answered request, or nothing when off.
 
 Lines are buffered and flushed once a second by the server (and at exit), not per
-request: a write(2) per request would cost more than serving a small hit.
+request: a write(2) per request would cost more than serving a small hit. SIGHUP makes the
+edge reopen its log file (`reopen`), for logrotate (`deploy/logrotate/ocdn`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,30 @@ if TYPE_CHECKING:
 class AccessLog:
     def __init__(self, target: str) -> None:
         self.enabled = target != "off"
+        self.target = target
         self._own = False
         self._out: IO[str] | None = None
         if target == "-":
             self._out = sys.stdout
         elif self.enabled:
-            self._out = open(target, "a", buffering=1 << 16)  # noqa: SIM115 - lives with the server
+            self._out = self._open()
             self._own = True
+
+    def _open(self) -> IO[str]:
+        return open(self.target, "a", buffering=1 << 16)  # lives with the server
+
+    def reopen(self) -> None:
+        """Flush and reopen the log file under its name (after logrotate moved it away);
+        on failure, keep writing to the old file."""
+        if not self._own or self._out is None:
+            return
+        self.flush()
+        try:
+            fresh = self._open()
+        except OSError:
+            return
+        old, self._out = self._out, fresh
+        old.close()
 
     def write(self, req: Request, status: int, cache: str, nbytes: int, key: str,
               seconds: float) -> None:

@@ -137,12 +137,19 @@ class Edge:
         self.access_log.close()
         self._stopped.set()
 
+    def _reopen_logs(self) -> None:
+        """SIGHUP: reopen the access log (logrotate moved it; deploy/logrotate/ocdn)."""
+        self.access_log.reopen()
+        log.info("edge %s reopened its access log", self.cfg.id)
+
     async def serve_forever(self) -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, self._reopen_logs)
         await stop.wait()
         log.info("edge %s stopping", self.cfg.id)
         await self.stop()

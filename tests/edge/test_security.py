@@ -99,3 +99,34 @@ def test_access_log_is_json_lines(origin: Origin, start_edge: Any, tmp_path: Pat
     assert [(x["status"], x["range"], x["key"]) for x in lines[:2]] == [
         (206, "bytes=0-9", "sec/log.mp4"), (404, None, "")]
     assert lines[0]["cache"] == "miss" and lines[0]["bytes"] == 10
+
+
+def test_sighup_reopens_the_access_log(origin: Origin, start_edge: Any, tmp_path: Path) -> None:
+    """What logrotate does (deploy/logrotate/ocdn): move the file away, then SIGHUP; the
+    lines before go to the moved file, the ones after to a new file under the old name."""
+    import json
+    import signal
+
+    log = tmp_path / "access.log"
+    origin.put("sec/rotate.mp4", blob(500, seed=62))
+    edge = start_edge("--access-log", str(log))
+
+    def lines(path: Path, want: int) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + 5
+        while not (path.exists() and len(path.read_text().splitlines()) >= want):
+            assert time.monotonic() < deadline, f"{path} never had {want} lines"
+            time.sleep(0.1)
+        return [json.loads(line) for line in path.read_text().splitlines()]
+
+    http_get(f"{edge.url}/sec/rotate.mp4", {"Range": "bytes=0-9"})
+    lines(log, 1)
+    rotated = tmp_path / "access.log.1"
+    log.rename(rotated)
+    edge.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "reopened its access log" not in edge.log_text():
+        assert time.monotonic() < deadline and edge.proc.poll() is None
+        time.sleep(0.05)
+    http_get(f"{edge.url}/sec/rotate.mp4", {"Range": "bytes=10-19"})
+    assert [x["range"] for x in lines(log, 1)] == ["bytes=10-19"]
+    assert [x["range"] for x in lines(rotated, 1)] == ["bytes=0-9"]
