@@ -21,6 +21,23 @@ def revalidations(edge: Any, result: str) -> float:
                  if line.startswith(prefix)), 0.0)
 
 
+def wait_revalidation(edge: Any, result: str) -> None:
+    deadline = time.monotonic() + 5
+    while revalidations(edge, result) < 1:
+        assert time.monotonic() < deadline, f"no revalidation ended {result}"
+        time.sleep(0.05)
+
+
+def cached(origin: Origin, start_edge: Any, key: str, data: bytes, *flags: str,
+           cache_control: str | None = None) -> tuple[Any, str]:
+    """An edge (256 KiB slices, `flags`) that has `key` cached; the edge and its URL."""
+    origin.put(key, data, cache_control=cache_control)
+    edge = start_edge("--slice-size", "256KiB", *flags)
+    url = f"{edge.url}/{key}"
+    assert hit_soon(url) == data
+    return edge, url
+
+
 def body_becomes(url: str, want: bytes, allowed: tuple[bytes, ...], timeout_s: float = 5.0
                  ) -> int:
     """GET until the body is `want`; every body on the way must be one of `allowed` (never
@@ -40,10 +57,7 @@ def body_becomes(url: str, want: bytes, allowed: tuple[bytes, ...], timeout_s: f
 def test_a_replaced_object_is_refilled_once_its_freshness_runs_out(
         origin: Origin, start_edge: Any) -> None:
     old, new = blob(2 * SLICE + 10, seed=800), blob(3 * SLICE, seed=801)
-    origin.put("fresh/replaced.mp4", old)
-    edge = start_edge("--slice-size", "256KiB", "--revalidate-after-s", "1")
-    url = f"{edge.url}/fresh/replaced.mp4"
-    assert hit_soon(url) == old
+    edge, url = cached(origin, start_edge, "fresh/replaced.mp4", old, "--revalidate-after-s", "1")
     origin.put("fresh/replaced.mp4", new)
     status, headers, body = http_get(url)  # still fresh: the cached version, no question
     assert (status, headers["x-cache"], body) == (200, "HIT", old)
@@ -56,19 +70,13 @@ def test_a_replaced_object_is_refilled_once_its_freshness_runs_out(
 def test_an_unchanged_object_costs_one_byte_of_origin_and_no_refill(
         origin: Origin, start_edge: Any) -> None:
     data = blob(3 * SLICE, seed=802)
-    origin.put("fresh/same.mp4", data)
-    edge = start_edge("--slice-size", "256KiB", "--revalidate-after-s", "1",
-                      "--prefetch-slices", "0")
-    url = f"{edge.url}/fresh/same.mp4"
-    assert hit_soon(url) == data
+    edge, url = cached(origin, start_edge, "fresh/same.mp4", data, "--revalidate-after-s", "1",
+                       "--prefetch-slices", "0")
     gets = origin.gets("/media/fresh/same.mp4")
     time.sleep(1.2)
     status, headers, body = http_get(url)  # stale: served from the cache, checked behind
     assert (status, headers["x-cache"], body) == (200, "HIT", data)
-    deadline = time.monotonic() + 5
-    while revalidations(edge, "unchanged") < 1:
-        assert time.monotonic() < deadline, "no revalidation happened"
-        time.sleep(0.05)
+    wait_revalidation(edge, "unchanged")
     for _ in range(5):  # fresh again: hits, no more questions
         status, headers, body = http_get(url)
         assert (status, headers["x-cache"], body) == (200, "HIT", data)
@@ -78,10 +86,9 @@ def test_an_unchanged_object_costs_one_byte_of_origin_and_no_refill(
 
 def test_the_origin_max_age_sets_the_freshness(origin: Origin, start_edge: Any) -> None:
     old, new = blob(SLICE, seed=803), blob(SLICE, seed=804)
-    origin.put("fresh/maxage.mp4", old, cache_control="public, max-age=1")
-    edge = start_edge("--slice-size", "256KiB")  # --revalidate-after-s: an hour
-    url = f"{edge.url}/fresh/maxage.mp4"
-    assert hit_soon(url) == old
+    # --revalidate-after-s left at an hour
+    _, url = cached(origin, start_edge, "fresh/maxage.mp4", old,
+                    cache_control="public, max-age=1")
     assert http_get(url)[1]["cache-control"] == "public, max-age=1"
     origin.put("fresh/maxage.mp4", new, cache_control="public, max-age=1")
     time.sleep(1.2)
@@ -90,10 +97,7 @@ def test_the_origin_max_age_sets_the_freshness(origin: Origin, start_edge: Any) 
 
 def test_an_object_deleted_at_the_origin_becomes_404(origin: Origin, start_edge: Any) -> None:
     data = blob(2 * SLICE, seed=805)
-    origin.put("fresh/deleted.mp4", data)
-    edge = start_edge("--slice-size", "256KiB", "--revalidate-after-s", "1")
-    url = f"{edge.url}/fresh/deleted.mp4"
-    assert hit_soon(url) == data
+    edge, url = cached(origin, start_edge, "fresh/deleted.mp4", data, "--revalidate-after-s", "1")
     origin.client.delete_object(Bucket=origin.bucket, Key="fresh/deleted.mp4")
     time.sleep(1.2)
     deadline = time.monotonic() + 5
@@ -106,19 +110,13 @@ def test_an_object_deleted_at_the_origin_becomes_404(origin: Origin, start_edge:
 def test_an_origin_fault_during_the_check_keeps_serving_the_cache(
         origin: Origin, start_edge: Any) -> None:
     data = blob(2 * SLICE, seed=806)
-    origin.put("fresh/fault.mp4", data)
-    edge = start_edge("--slice-size", "256KiB", "--revalidate-after-s", "1",
-                      "--origin-attempts", "1")
-    url = f"{edge.url}/fresh/fault.mp4"
-    assert hit_soon(url) == data
+    edge, url = cached(origin, start_edge, "fresh/fault.mp4", data, "--revalidate-after-s", "1",
+                       "--origin-attempts", "1")
     time.sleep(1.2)
     with origin.faulty("500"):
         status, headers, body = http_get(url)
         assert (status, headers["x-cache"], body) == (200, "HIT", data)
-        deadline = time.monotonic() + 5
-        while revalidations(edge, "error") < 1:
-            assert time.monotonic() < deadline, "the failed check was not counted"
-            time.sleep(0.05)
+        wait_revalidation(edge, "error")
         for _ in range(3):  # retried later (CHECK_RETRY_S), not on every hit
             status, headers, body = http_get(url)
             assert (status, headers["x-cache"], body) == (200, "HIT", data)

@@ -301,6 +301,14 @@ def _held_store(tmp_path: Path, window_memory: int = 1 << 20) -> tuple[SliceStor
     return store, meta
 
 
+def _hold_one(store: SliceStore, meta: ObjectMeta, index: int = 0) -> int:
+    """Admit slice `index` into the policy's window and hold it in memory; its memfd."""
+    store.policy.access(SliceKey(meta.key, index), 4096, 0.0)
+    fd = store.to_memory([bytes(4096)])
+    assert store.hold(meta, index, fd)
+    return fd
+
+
 def _closed(fd: int) -> bool:
     try:
         os.fstat(fd)
@@ -347,9 +355,8 @@ def test_hold_is_refused_once_the_policy_no_longer_stages_the_slice(tmp_path: Pa
 
 def test_a_full_budget_refuses_to_hold(tmp_path: Path) -> None:
     store, meta = _held_store(tmp_path, window_memory=4096)
-    for index in (0, 1):
-        store.policy.access(SliceKey(meta.key, index), 4096, 0.0)
-    assert store.hold(meta, 0, store.to_memory([bytes(4096)]))
+    _hold_one(store, meta, 0)
+    store.policy.access(SliceKey(meta.key, 1), 4096, 0.0)
     fd = store.to_memory([bytes(4096)])
     assert not store.hold(meta, 1, fd) and _closed(fd)  # the caller writes it to disk
     assert store.staging.spilled == 1
@@ -358,9 +365,7 @@ def test_a_full_budget_refuses_to_hold(tmp_path: Path) -> None:
 def test_evicting_a_held_slice_frees_its_memory_and_writes_nothing(tmp_path: Path) -> None:
     store, meta = _held_store(tmp_path)
     key = SliceKey(meta.key, 0)
-    store.policy.access(key, 4096, 0.0)
-    fd = store.to_memory([bytes(4096)])
-    assert store.hold(meta, 0, fd)
+    fd = _hold_one(store, meta)
     store.policy.remove(key)
     store.evict([key])
     assert _closed(fd) and store.staging.held_bytes == 0 and meta.key not in store.index
@@ -370,8 +375,7 @@ def test_evicting_a_held_slice_frees_its_memory_and_writes_nothing(tmp_path: Pat
 def test_a_held_slice_evicted_while_its_write_runs_leaves_nothing(tmp_path: Path) -> None:
     store, meta = _held_store(tmp_path)
     key = SliceKey(meta.key, 0)
-    store.policy.access(key, 4096, 0.0)
-    assert store.hold(meta, 0, store.to_memory([bytes(4096)]))
+    _hold_one(store, meta)
     held = store.held(key)
     assert held is not None
     store.policy.remove(key)
@@ -384,9 +388,7 @@ def test_a_held_slice_evicted_while_its_write_runs_leaves_nothing(tmp_path: Path
 def test_a_failed_write_of_a_held_slice_forgets_it(tmp_path: Path) -> None:
     store, meta = _held_store(tmp_path)
     key = SliceKey(meta.key, 0)
-    store.policy.access(key, 4096, 0.0)
-    fd = store.to_memory([bytes(4096)])
-    assert store.hold(meta, 0, fd)
+    fd = _hold_one(store, meta)
     held = store.held(key)
     assert held is not None
     os.close(held[1])

@@ -30,6 +30,12 @@ def wait_metric(edge: Any, name: str, value: float, timeout_s: float = 5.0) -> N
         time.sleep(0.05)
 
 
+def small_edge(start_edge: Any, cache: Path | None, *flags: str) -> Any:
+    """256 KiB slices, a 64 MiB cache, no prefetch (every fill is a client's)."""
+    return start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
+                      "--prefetch-slices", "0", *flags, cache_dir=cache)
+
+
 def slice_files(cache: Path) -> list[Path]:
     return [p for p in (cache / "v1" / "objects").rglob("*.*") if p.name != "meta.json"]
 
@@ -39,8 +45,7 @@ def test_a_new_slice_is_served_from_memory_without_a_write(
     data = blob(2 * SLICE + 1000, seed=700)  # three slices, the last one short
     origin.put("win/a.mp4", data)
     cache = tmp_path / "cache"
-    edge = start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
-                      "--prefetch-slices", "0", cache_dir=cache)
+    edge = small_edge(start_edge, cache)
     url = f"{edge.url}/win/a.mp4"
     assert http_get(url)[2] == data
     wait_metric(edge, "ocdn_edge_window_memory_slices", 3)
@@ -67,8 +72,7 @@ def test_window_memory_zero_writes_every_admitted_slice(
     data = blob(2 * SLICE, seed=701)
     origin.put("win/b.mp4", data)
     cache = tmp_path / "cache"
-    edge = start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
-                      "--prefetch-slices", "0", "--window-memory", "0", cache_dir=cache)
+    edge = small_edge(start_edge, cache, "--window-memory", "0")
     assert hit_soon(f"{edge.url}/win/b.mp4") == data
     assert len(slice_files(cache)) == 2
     assert metric(edge, "ocdn_edge_disk_write_bytes_total") == len(data)
@@ -129,8 +133,7 @@ def test_purge_frees_the_memory_of_held_slices(
     origin.put("win/purged.mp4", data)
     admin = tmp_path / "admin-token"
     admin.write_text("test-admin-token-0123456789\n")
-    edge = start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
-                      "--prefetch-slices", "0", "--admin-token-file", str(admin))
+    edge = small_edge(start_edge, None, "--admin-token-file", str(admin))
     assert http_get(f"{edge.url}/win/purged.mp4")[2] == data
     wait_metric(edge, "ocdn_edge_window_memory_slices", 3)
     status, _, body = http_get(f"{edge.url}/admin/purge", ADMIN, method="POST",
@@ -148,8 +151,7 @@ def test_a_full_window_memory_writes_new_slices_at_once(
     data = blob(3 * SLICE, seed=730)
     origin.put("win/spill.mp4", data)
     cache = tmp_path / "cache"
-    edge = start_edge("--slice-size", "256KiB", "--cache-size", "64MiB",
-                      "--prefetch-slices", "0", "--window-memory", "300KiB", cache_dir=cache)
+    edge = small_edge(start_edge, cache, "--window-memory", "300KiB")
     url = f"{edge.url}/win/spill.mp4"
     assert http_get(url)[2] == data
     wait_metric(edge, "ocdn_edge_disk_write_bytes_total", 2 * SLICE)  # room for one slice
