@@ -299,43 +299,24 @@ FINDINGS = """
   request, so a session reads each 2 MiB slice 2-8 times within ~30 s. A slice that is
   not admitted is fetched again for each of those reads, so every policy here admits
   the misses a session will re-read into a small first stage (LRU's list, S3-FIFO's
-  small queue, the windows of W-TinyLFU and `vod`), and LRU, S3-FIFO and W-TinyLFU save
-  disk writes only by missing less. The edge also tells the policy when a read reaches
-  the slice's last byte (`reaches_end`: that session will not come back to it), and
-  `vod` bypasses such a miss when it ranks at most 7 levels (just under one doubling of
-  demand) above its coldest main slice. Swept on these traces at 5% / 10%: at or below
-  the coldest, writes -28% / -27% against LRU's on `vod` and -23% / -17% on `churn`,
-  the gap closed within 0.01 of what it is without the rule; 7 levels, the table above; one
-  doubling (8), -31% / -31% at 0.50 / 0.52 on `vod`; two (16), -33% / -33% at 0.46 /
-  0.49 on `vod` and -29% / -25% at 0.43 / 0.40 on `churn`. Only 7 and 8 meet both
-  targets on `vod`, narrowly; `churn`, whose popular set turns over within the trace,
-  meets neither at any margin. A miss that is the first read of its slice on record (no
-  second session has asked for it) is bypassed within two doublings (16 levels) instead:
-  0.2 / 0.8 points fewer writes on `vod` and 0.7 / 2.3 on `churn`, the gap closed within
-  0.01; the table above has both rules. On `churn` at 5% / 10%, even bypassing every miss
-  read to its end reaches only -30% / -28% at a gap closed of 0.28 / 0.13: its write
-  target needs fewer misses, not more bypasses. Without the hint, bypassing every miss
-  ranked below the coldest cut writes to 23% of LRU's but fetched 1.57x LRU's origin
-  bytes (`vod` at 5%): each bypass was refetched for the session's re-reads. OPT, which
-  knows every next read, bypasses without refetching.
+  small queue, the windows of W-TinyLFU and `vod`), and LRU, S3-FIFO and W-TinyLFU
+  write every miss to disk: they save writes only by missing less. OPT, which knows
+  every next read, bypasses what is not read again in time without refetching.
 - **The window waits in memory.** Most of the slices `vod` admits never leave its window
   for the main region: they lose the duel on the way out, having served only their own
   session's re-reads. Written at once (the "window on disk" column), they are most of
   `vod`'s writes; the edge holds them in memory instead (`--window-memory`, memfds served
   by the same sendfile) and writes a slice only when `vod` promotes it, which no hit or
-  miss notices. The window peaks at 1.0-1.2% of the cache in these replays (240-500 MiB
-  at 5% and 10%), within the default 1 GiB; a budget below the window's size still saves
-  in proportion (a slice that finds the budget full is written at once; the held ones
-  stay): with 256 MiB at 10%, -49% on `vod` and -33% on `churn`.
+  miss notices. The window peaks at about 1% of the cache in these replays (under
+  500 MiB at 5% and 10%), within the default 1 GiB; a budget below the window's size
+  still saves in proportion (a slice that finds the budget full is written at once; the
+  held ones stay). Before the memory window, `vod` saved writes by bypassing cold misses
+  read to the slice's end, at 0.01-0.02 of the gap closed; it no longer does
+  (`edge/policy/vod.py` has the figures).
 - **The replay does not prefetch; the edge does.** With `--prefetch-slices` (default
   1) the edge fetches the slice a sequential reader, or the rest of a long range, is
-  heading for. In the `vod` replay at 5%, 71,111 of the 71,840 misses `vod` bypasses are
-  the slice just after where the same object's previous request ended, the slice such an
-  edge prefetches. So the edge asks the policy about a prefetch as a read that reaches
-  the slice's end: `vod` declines a cold one (the prefetch is skipped, nothing written)
-  and the reader's own read decides, as in the replay; a slice `vod` would keep is
-  prefetched as before. The replay does not model the prefetch's timing, only its
-  admission.
+  heading for, asking the policy first as for a read to the slice's end; the replay does
+  not model prefetch.
 - **Where `vod` gains.** Against W-TinyLFU, the file and title start counts (reads of
   slice 0, halved hourly) keep the slices of what is being started now - the evening's
   titles, a release on its first night - shared out by how far sessions read (a slice's
@@ -343,6 +324,11 @@ FINDINGS = """
   peak does not wash out the evening's demand. What is left to OPT is mostly reuse 3 to
   24 hours ahead (on the `vod` trace at 5%, ~70% of `vod`'s non-compulsory misses re-read
   a slice last read more than 3 hours before), which no count of the past foresees.
+  On `churn` at 10%, the one target still missed: an oracle that decides each admission
+  against `vod`'s own victim reaches a gap closed of only 0.50-0.52, one that picks the
+  victim 0.71. The order of eviction is where the rest is; 71% of main there holds slices
+  raised by start terms, yet every weakening of those tried lost more near-term hits than
+  it gained later (`edge/policy/vod.py` lists what was tried).
 - **Small caches.** At 1%, a cache holds little more than the slices sessions are
   reading right now: W-TinyLFU's 1% window evicts them mid-read and every re-read refetches
   a whole slice (more origin bytes than bytes served). `vod` keeps a slice in its window

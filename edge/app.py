@@ -752,9 +752,9 @@ class EdgeApp:
             skey = SliceKey(key, index)
             if (entry is not None and index in entry.present) or skey in self.fills.inflight:
                 continue
-            # Asked as a read to the slice's end: prefetch only what the policy would keep
-            # if no one came back for it, and leave a cold slice to the reader's own reads
-            # (a bypassed prefetch is skipped, so it costs no disk write).
+            # Asked as a read to the slice's end: a policy that would not keep a slice no
+            # one comes back for may decline it, and a declined prefetch is skipped (the
+            # reader's own read decides).
             access = self.policy.access(skey, stop - start, time.time(), True)
             if access.evicted or access.promoted:
                 self.fills.apply(access)

@@ -4,16 +4,20 @@ What VOD traffic says, and what this policy does with it:
 
 - **A session re-reads the slice it is in.** Players fetch a few seconds at a time, so a
   2 MiB slice is read by 2-8 consecutive requests of one session, a few seconds apart.
-  A miss is admitted into an LRU *window* that serves those re-reads, and a slice
+  Every miss is admitted into an LRU *window* that serves those re-reads, and a slice
   competes for the *main* region only when it leaves the window. Bypassing instead would
-  fetch the slice from the origin again for every re-read. The window's share is 1% of
-  the bytes (at least one slice), but a slice read within the last `WINDOW_IDLE_S` (20 s,
-  five request intervals) is not pushed out while the window is under half the cache:
-  when many sessions play at once, their current slices displace the coldest main slices
-  rather than each other. Without that rule, at 1% of the unique bytes, the window
-  evicted slices mid-read and `vod` fetched 1.6 bytes from the origin per byte served,
-  against LRU's 0.96. Re-reads are not counted as demand (they are one session, not
-  more).
+  fetch the slice from the origin again for every re-read. The window's share is 0.3% of
+  the bytes (`WINDOW_FRACTION`, at least one slice), but a slice read within the last
+  `WINDOW_IDLE_S` (20 s, five request intervals) is not pushed out while the window is
+  under half the cache: when many sessions play at once, their current slices displace
+  the coldest main slices rather than each other. Without that rule, at 1% of the unique
+  bytes, the window evicted slices mid-read and `vod` fetched 1.6 bytes from the origin
+  per byte served, against LRU's 0.96. Re-reads are not counted as demand (they are one
+  session, not more). The window is also where the disk writes go: most window slices
+  lose the duel on their way out, having served only their own session's re-reads, so
+  `staged(key)` says a key is still in the window and `Access.promoted` which window keys
+  entered main, and the edge holds window slices in memory until then (`edge.staging`,
+  `--window-memory`): a slice that never reaches main is never written.
 - **Demand is per slice, per file and per title.** A slice's demand is its own decayed
   read count plus a share of the decayed counts of sessions that started its file and
   its title, each kept in 8 fixed-point units per event: its own reads (a sketch halved
@@ -61,7 +65,7 @@ What VOD traffic says, and what this policy does with it:
   halving of the slice counts, so such slices surface for their re-check sooner and
   fall back in line when the start share is gone. Measured on the generated traces
   (gap closed at 5% / 10%, `vod` then `churn`, in-process replays whose run-to-run
-  noise is ~0.005, with the first-read bypass below): none, 0.50 / 0.52 / 0.46 / 0.42;
+  noise is ~0.005, with the bypass rules of the time): none, 0.50 / 0.52 / 0.46 / 0.42;
   2 levels, 0.51 / 0.53 / 0.49 / 0.44 (the report: 0.51 / 0.53 / 0.48 / 0.43); 8 (the
   start terms' own rate), 0.52 / 0.53 / 0.48 / 0.41, with 3x the re-checks; a steady
   sink of 4 levels per 6 h instead, no better than none. A hand that re-levelled every
@@ -69,59 +73,47 @@ What VOD traffic says, and what this policy does with it:
   on top of it: `churn` at 5% +0.01, the rest flat) was left out: it cost 17% of the
   replay's speed. So was re-levelling, hourly, only the slices the start terms raised:
   they are most of the main region, and it cost more than the hand.
-- **Admission is TinyLFU's duel on these demands**: the slice leaving the window replaces
-  the coldest main slice only if its level is strictly higher, `admit(candidate,
-  victim)`. A scan of one-hit slices churns the window and never reaches main.
-- **A cold miss read to the slice's end is not written**, `bypass(key)`. The edge says
-  when a read reaches the slice's last byte (`reaches_end`); players read forward, so
-  that session will not read the slice again, and skipping the disk costs no refetch for
-  its re-reads, only for sessions that come to the slice later. With the cache full, such
-  a miss is bypassed if its level is at most `BYPASS_LEVELS` (7, just under one doubling)
-  above the coldest main slice's: it would lose its duel on leaving the window, or win it
-  by little. Measured on the generated traces, caches of 5% / 10%, as disk writes against
-  LRU's and gap closed: at or below the coldest (0 levels), -28% / -27% on `vod` and
-  -23% / -17% on `churn`, the gap within 0.01 of without the rule; 4 levels, -30% / -29%
-  at 0.51 / 0.53 on `vod`; 7 levels, -31% / -30% at 0.50 / 0.52 (`churn`: -26% / -21% at 0.47 /
-  0.43); 8, -31% / -31% at 0.50 / 0.52; 16, -33% / -33% at 0.46 / 0.49. 7 and 8 are the
-  only margins that reach both 30% and 0.5 on `vod`; `churn` reaches neither at any.
-  A miss that is the first read of its slice on record (its count is one read) is
-  bypassed within `FIRST_READ_BYPASS_LEVELS` (16, two doublings) instead: no second
-  session has asked for it yet. Against the 7-level margin for all, writes fall
-  0.2 / 0.8 points further on `vod` and 0.7 / 2.3 on `churn`, gap closed within 0.01
-  (24 levels: a further 0.5 points on `churn` at 10% for 0.02 of its gap). With both
-  rules and the fast scale, the report has -31% / -31% at 0.51 / 0.53 on `vod` and
-  -27% / -23% at 0.48 / 0.43 on `churn`.
-  Every other miss is written: without the hint, bypassing every miss ranked below the
-  coldest main slice cut writes to 23% of LRU's but fetched 1.57x LRU's origin bytes
-  (`vod` at 5%), each bypass refetched for the session's re-reads.
+- **Late slices rank a little lower.** Sessions start at 0 and abandon, so of two slices
+  with the same counts the later one is less likely to be read again; the start terms'
+  survival scaling sees that only while a file is being started. A slice's level is
+  lowered by one for each quadrupling of its position in the file (`_POSITION_PENALTY`:
+  slices 0-1 none, 2-7 one level, 8-31 two, 32-127 three: a level is 1/8 of a doubling).
+- **Admission is TinyLFU's duel on these demands, with a margin**: the slice leaving the
+  window replaces the coldest main slice only if its level is higher by more than
+  `ADMIT_MARGIN_LEVELS` (3, 30% more demand), `admit(candidate, victim)`: slices of
+  nearly equal demand do not swap places (each swap is a write and, later, a refetch).
+  A scan of one-hit slices churns the window and never reaches main.
 
-- **The window is where the writes go, and it can wait in memory.** Most window slices
-  lose their duel on leaving the window, having served only their own session's
-  re-reads: of the bytes `vod` writes when every admitted slice goes to disk, 55% / 20%
-  on `churn` (5% / 10%) and 68% / 40% on `vod`. `staged(key)` says a key is in the
-  window and `Access.promoted` which window keys entered main, so the edge holds window
-  slices in memory (`edge.staging`, `--window-memory`) and writes only the promoted
-  ones. No decision here changes; disk writes against LRU's, 5% / 10%, go from -31% /
-  -31% to -78% / -59% on `vod` and from -27% / -23% to -67% / -39% on `churn` with the
-  default 1 GiB (the window peaks at 1-1.2% of the cache in these replays; a 256 MiB
-  budget, below the window's size at 10%, still gives -49% / -33% there).
+Measured (gap closed = share of LRU's origin bytes over Belady's that `vod` saves, on the
+generated traces of `bench/policy_report.md` at caches of 5% / 10%, `vod` then `churn`;
+in-process replays, run-to-run noise ~0.008): before this version's last four changes,
+0.510 / 0.531 / 0.476 / 0.435. Then, cumulatively: no bypass (see below), 0.524 / 0.543 /
+0.497 / 0.443; the admission margin, 0.519 / 0.547 / 0.493 / 0.459; a 0.3% window
+instead of 1%, 0.522 / 0.550 / 0.500 / 0.459; the position penalty, 0.526 / 0.544 /
+0.508 / 0.469 (other hash seeds: 0.530 / 0.552 / 0.505 / 0.470 and 0.526 / 0.551 /
+0.507 / 0.468). Margins of 6 or 10 levels and other penalties measured no better.
 
-The disk writes saved over LRU are the misses saved, these bypasses and the window held
-in memory; without the memory window, only a miss read to the slice's end can be bypassed
-without a refetch: on `churn` at 10%, 52,000 of
-296,000 misses. Bypassing every one of them when the cache is full reaches -30% / -28%
-writes on `churn` at a gap closed of 0.28 / 0.13 (and -34% / -35% on `vod` at 0.42 /
-0.38), so the `churn` write target is out of reach of any margin here; what would reach
-it is fewer misses, which no count-based rule tried here found (longer or shorter
-half-lives, a title share of 1 or 1/4: all lower on `churn`). Also tried and left out:
-ranking with the start terms halved or quartered (every gap lower, `churn` at 5% 0.47 ->
-0.43-0.46), and a ghost of slices evicted from main in the last 12 h, ranked 4 or 8
-levels higher when they come back (writes up to 2 points higher, gaps flat or lower). On the `vod`
-trace nearly every bypass is the slice a sequential reader is heading for, which an edge
-prefetches (`--prefetch-slices`); the edge therefore asks for a prefetch as a read to the
-slice's end, so a cold slice is not prefetched (a bypassed prefetch is skipped) and the
-reader's own read decides. The replays do not prefetch. The report says what is and is
-not reached.
+Until the memory window, `vod` also bypassed a cold miss read to the slice's end (the
+edge says when a read reaches the slice's last byte, `reaches_end`: that session will not
+read it again) when its level was within 7 levels of the coldest main slice's (16 for a
+first read): it cut disk writes from -19% / -21% / -15% / -13% against LRU's to -31% /
+-31% / -27% / -23%, and cost 0.01-0.02 of the gap closed. With window slices held in
+memory the writes are -60% / -61% / -55% / -43% without it (`bench/policy_report.md`),
+so `vod` ignores `reaches_end`, and the edge's prefetch, which asks the policy first, is
+admitted as any miss.
+
+Where the rest of the gap is (`churn` at 10%, measured with oracles): 210,000 of `vod`'s
+295,000 misses are first reads no policy avoids; of the ~54,000 avoidable ones, for
+slices re-read 1-24 h later, an oracle deciding every admission against `vod`'s own
+choice of victim reaches only 0.50-0.52, while one choosing the victim reaches 0.71: the
+order of eviction is where the headroom is. 71% of main is slices raised by start terms,
+and the oracle evicts mostly those, yet every weakening of the start terms tried (halved,
+scaled by the cache's turnover, the session's own start subtracted, capped in share)
+lost more hits within 6 h than it gained later. Also tried and left out: longer or
+shorter half-lives, fixed or following the cache's turnover (`churn` at 10%: 9 h, 0.46;
+15 h, 0.46), a second sketch with a 24 h half-life as a floor (`churn` 0.498 / 0.476,
+and 16 B more per slice), title counts over 24 h, a ghost of recently
+evicted slices, counting window re-reads.
 """
 
 from __future__ import annotations
@@ -134,7 +126,7 @@ from typing import Final
 from edge.policy.base import BYPASS, HIT, Access, Outcome, Policy, SliceKey
 from edge.policy.sketch import TYPICAL_SLICE_BYTES, FrequencySketch, expected_entries
 
-WINDOW_FRACTION: Final = 0.01
+WINDOW_FRACTION: Final = 0.003
 WINDOW_IDLE_S: Final = 20.0
 WINDOW_MAX_FRACTION: Final = 0.5
 SLICE_HALF_LIFE_S: Final = 6 * 3600.0
@@ -145,8 +137,7 @@ TITLE_SHARE: Final = 2
 SURVIVAL_PRIOR: Final = 8 * STEP
 LEVELS_PER_DOUBLING: Final = 8
 MAX_RECHECKS: Final = 16
-BYPASS_LEVELS: Final = 7
-FIRST_READ_BYPASS_LEVELS: Final = 16
+ADMIT_MARGIN_LEVELS: Final = 3
 FAST_BOOST_LEVELS: Final = 8
 FAST_LEVELS_PER_HALVING: Final = 2
 _SIZE_BITS: Final = 40
@@ -158,6 +149,8 @@ _LEVEL_OF: Final = [-LEVELS_PER_DOUBLING] + [
 ]
 _RANK_OF: Final = [level << 1 for level in _LEVEL_OF]
 _BOOST_RANKS: Final = FAST_BOOST_LEVELS << 1
+# rank units (levels << 1) off a slice's rank, by the bit length of its index
+_POSITION_PENALTY: Final = [(bits >> 1) << 1 for bits in range(64)]
 
 
 def title_of(obj: str) -> str:
@@ -195,7 +188,6 @@ class VOD(Policy):
         self._next_start_age_s = math.inf
         self._next_age_s = -math.inf
         self.rejected = 0
-        self.bypassed = 0
         self.rechecks = 0
         self._victim: SliceKey | None = None
         self._victim_level = 0
@@ -212,8 +204,9 @@ class VOD(Policy):
             self._file_starts.get(obj, 0)
             + self._title_starts.get(obj.rpartition("/")[0] or obj, 0) // TITLE_SHARE
         )
+        position = _POSITION_PENALTY[key[1].bit_length()]
         if not starts:
-            return _RANK_OF[count] + self._base_rank
+            return _RANK_OF[count] + self._base_rank - position
         if key[1]:
             stored = self._file_first.get(obj)
             if stored is None:
@@ -223,25 +216,13 @@ class VOD(Policy):
             if first > count:
                 starts = starts * (count + SURVIVAL_PRIOR) // (first + SURVIVAL_PRIOR)
         rank = _RANK_OF[count + starts]
-        return (rank | (rank >= _RANK_OF[count] + _BOOST_RANKS)) + self._base_rank
+        return (rank | (rank >= _RANK_OF[count] + _BOOST_RANKS)) + self._base_rank - position
 
     @staticmethod
     def admit(candidate_level: int, victim_level: int) -> bool:
-        """TinyLFU's duel: the candidate replaces the victim only with strictly more demand."""
-        return candidate_level > victim_level
-
-    def bypass(self, key: SliceKey) -> bool:
-        """A miss read to the slice's end skips the disk if its demand is within
-        `BYPASS_LEVELS` of the coldest main slice's (it would barely win the duel later),
-        or within `FIRST_READ_BYPASS_LEVELS` if this is the first read of it on record."""
-        return self._bypass(key, self._frequency(key))
-
-    def _bypass(self, key: SliceKey, count: int) -> bool:
-        victim = self._coldest()
-        if victim is None:
-            return False
-        margin = FIRST_READ_BYPASS_LEVELS if count <= STEP else BYPASS_LEVELS
-        return self._rank(key) >> 1 <= self._victim_level + margin
+        """TinyLFU's duel with a margin: the candidate replaces the victim only with more
+        than `ADMIT_MARGIN_LEVELS` levels more demand."""
+        return candidate_level > victim_level + ADMIT_MARGIN_LEVELS
 
     def access(self, key: SliceKey, size: int, now: float, reaches_end: bool = False) -> Access:
         if now >= self._next_age_s:
@@ -264,13 +245,6 @@ class VOD(Policy):
         count = self._bump(key, STEP)
         if key[1] == 0:
             self._count_start(key[0], count)
-        if (
-            reaches_end
-            and self.used_bytes + size > self.capacity_bytes
-            and self._bypass(key, count)
-        ):
-            self.bypassed += 1
-            return BYPASS
         window[key] = (size, now)
         self._window_bytes += size
         self.used_bytes += size
@@ -482,7 +456,6 @@ class VOD(Policy):
             "window_bytes": self._window_bytes,
             "main_bytes": self._main_bytes,
             "rejected": self.rejected,
-            "bypassed": self.bypassed,
             "rechecks": self.rechecks,
             "levels": len(self._buckets) + len(self._fast_buckets),
             "sketch_bytes": self._slices.table_bytes,
