@@ -244,8 +244,8 @@ def report(results: dict[str, Any], speeds: dict[str, int],
         "whatever is not read again in time, writes. Every replay holds a window policy's "
         f"new slices in {fmt_window()} of memory, the edge's default `--window-memory`; "
         "\"window on disk\" is `vod` with `--window-memory 0`, every admitted slice written "
-        "at once (hits and misses are the same). The replays do not prefetch; the edge "
-        "prefetches only what `vod` would keep (see Reading the numbers).",
+        "at once (hits and misses are the same). The replays do not prefetch (see Reading "
+        "the numbers).",
         "",
         targets,
         "",
