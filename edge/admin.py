@@ -29,7 +29,7 @@ from edge.errors import BadRequest
 from edge.keys import object_key
 from edge.metrics import EdgeCollector
 from edge.policy import SliceKey
-from edge.slices import bounds, covering
+from edge.slices import bounds, covering, disk_bytes
 from origin.errors import OriginError
 
 if TYPE_CHECKING:
@@ -204,8 +204,8 @@ class Admin:
                     fill = app.fills.get(SliceKey(key, 0), None)
                     meta = await fill.meta
                     fill.admit = True
-                    app.store.evict(app.policy.add(fill.key, bounds(0, meta.size,
-                                                                    app.slice_bytes)[1]))
+                    first = bounds(0, meta.size, app.slice_bytes)[1]
+                    app.store.evict(app.policy.add(fill.key, disk_bytes(first)))
                 else:
                     meta = entry.meta
                 limit = meta.size if nbytes is None else min(nbytes, meta.size)
@@ -218,7 +218,7 @@ class Admin:
                     fill = app.fills.get(skey, meta)
                     if not fill.admit:
                         fill.admit = True
-                        app.store.evict(app.policy.add(skey, stop - start))
+                        app.store.evict(app.policy.add(skey, disk_bytes(stop - start)))
                     async for _ in fill.read(0, stop - start, meta):
                         pass
             except OriginError as exc:

@@ -37,7 +37,7 @@ from edge.ranges import (
     new_boundary,
     parse_range,
 )
-from edge.slices import bounds, pieces
+from edge.slices import bounds, disk_bytes, pieces
 from edge.store import Entry, ObjectMeta, SliceStore
 from origin.errors import OriginError, OriginNotFound, OriginRangeNotSatisfiable
 
@@ -388,8 +388,8 @@ class EdgeApp:
             self.store.trim_fds()  # only an open can take the cache past its cap
         slice_start, slice_stop = bounds(index, size, slice_bytes)
         # tuple.__new__ spares the NamedTuple's Python-level __new__ (a frame per hit).
-        self.policy.access(_new_tuple(_SliceKey, (meta.key, index)), slice_stop - slice_start,
-                           _time(), stop >= slice_stop)
+        self.policy.access(_new_tuple(_SliceKey, (meta.key, index)),
+                           disk_bytes(slice_stop - slice_start), _time(), stop >= slice_stop)
         self._hit_done(req, entry, spec is not None, start, stop)
         return True
 
@@ -429,8 +429,8 @@ class EdgeApp:
         now = _time()
         for index, _, _ in ps:
             slice_start, slice_stop = bounds(index, meta.size, slice_bytes)
-            policy.access(_new_tuple(_SliceKey, (meta.key, index)), slice_stop - slice_start,
-                          now, stop >= slice_stop)
+            policy.access(_new_tuple(_SliceKey, (meta.key, index)),
+                          disk_bytes(slice_stop - slice_start), now, stop >= slice_stop)
         self._hit_done(req, entry, ranged, start, stop)
         return True
 
@@ -509,7 +509,7 @@ class EdgeApp:
         for _, r in plan.parts:
             for index in range(r.start // slice_bytes, (r.stop - 1) // slice_bytes + 1):
                 start, stop = bounds(index, size, slice_bytes)
-                access(SliceKey(key, index), stop - start, now, r.stop >= stop)
+                access(SliceKey(key, index), disk_bytes(stop - start), now, r.stop >= stop)
         body = plan.length - len(plan.closing) - sum(len(before) for before, _ in plan.parts)
         self._done(req, plan.status, "hit", body, key, body)
         if self.prefetch_slices:
@@ -611,7 +611,8 @@ class EdgeApp:
     def _admit(self, fill: Fill, meta: ObjectMeta, reaches_end: bool) -> None:
         """Record a client's read of a slice being filled and let the policy admit it."""
         start, stop = bounds(fill.key.index, meta.size, self.slice_bytes)
-        access = self.policy.access(fill.key, stop - start, time.time(), reaches_end)
+        access = self.policy.access(fill.key, disk_bytes(stop - start), time.time(),
+                                    reaches_end)
         if access.outcome is not Outcome.BYPASS:
             fill.admit = True
         if access.evicted or access.promoted:
@@ -670,8 +671,8 @@ class EdgeApp:
                         if index not in accessed:
                             accessed.add(index)
                             start, stop = bounds(index, meta.size, slice_bytes)
-                            self.policy.access(SliceKey(key, index), stop - start, time.time(),
-                                               r.stop >= stop)
+                            self.policy.access(SliceKey(key, index), disk_bytes(stop - start),
+                                               time.time(), r.stop >= stop)
                         hit_bytes += length
                     else:
                         if index in landing:
@@ -755,7 +756,7 @@ class EdgeApp:
             # Asked as a read to the slice's end: a policy that would not keep a slice no
             # one comes back for may decline it, and a declined prefetch is skipped (the
             # reader's own read decides).
-            access = self.policy.access(skey, stop - start, time.time(), True)
+            access = self.policy.access(skey, disk_bytes(stop - start), time.time(), True)
             if access.evicted or access.promoted:
                 self.fills.apply(access)
             if access.outcome is Outcome.BYPASS:

@@ -27,6 +27,10 @@ policy on random equal-size traces). With unequal sizes farthest-next-use is the
 heuristic, not a proven optimum; here only a file's last slice is shorter, so nearly
 every decision is between equal 2 MiB slices.
 
+Sizes are slice bytes. The edge charges each slice its disk footprint instead
+(`edge.slices.disk_bytes`: blocks plus its object's directory and meta.json, 0.4% more
+for a 2 MiB slice), which the replay leaves out.
+
 The throughput reported (`accesses_per_s`) is the replay loop alone, after parsing, in
 CPU seconds (other processes on the box do not count against it): per-access cost of
 the policy plus this loop's arithmetic, the edge's hot-path cost. `ocdn bench cost`

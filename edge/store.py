@@ -38,8 +38,10 @@ left.
 
 An object stays in the index, and its directory on disk, while it has a slice cached or a
 fill admitted (`release`): memory and metadata follow what is cached, not every object
-ever requested. Each cached object's meta.json (a few hundred bytes) is not counted in
-the capacity; the slices are.
+ever requested. What the policy counts against the capacity is each slice's disk
+footprint (`edge.slices.disk_bytes`: its blocks plus its object's directory and
+meta.json), so bytes on disk stay within `--cache-size` however objects are cut; only
+the 256 fan-out directories (at most 1 MiB) and fills in flight come on top.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edge.policy import Policy, SliceKey
-from edge.slices import bounds, slice_count
+from edge.slices import bounds, disk_bytes, slice_count
 from edge.staging import Staging
 
 log = logging.getLogger("ocdn.edge.store")
@@ -271,7 +273,7 @@ class SliceStore:
         for index in present:
             start, stop = bounds(index, meta.size, self.slice_bytes)
             entry.present.add(index)
-            self._evict(self.policy.add(SliceKey(meta.key, index), stop - start))
+            self._evict(self.policy.add(SliceKey(meta.key, index), disk_bytes(stop - start)))
             if SliceKey(meta.key, index) not in self.policy:
                 self._unlink_slice(entry, index)
         return entry

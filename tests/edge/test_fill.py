@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import time
 from typing import Any
 
 import aiohttp
 import pytest
 
+from edge.slices import disk_bytes
 from tests.edge.conftest import Origin, blob, hit_soon, sha
 from tests.support.procs import http_get
 
@@ -140,9 +142,12 @@ def test_etag_change_refetches_and_never_mixes_bytes(origin: Origin, edge: Any) 
     assert hit_soon(url) == new
 
 
-def _slice_bytes_on_disk(cache: Any) -> int:
-    return sum(p.stat().st_size for p in cache.rglob("*.*") if p.name != "meta.json"
-               and p.parent.name != "tmp")
+def _disk_usage(cache: Any) -> int:
+    """Bytes the cache's objects take on disk (st_blocks): slice files, meta.json files and
+    object directories; not the 256 fan-out directories above them."""
+    objects = cache / "v1" / "objects"
+    return sum(p.stat().st_blocks * 512 for p in objects.rglob("*")
+               if p.is_file() or p.parent != objects)
 
 
 def test_cache_size_holds(origin: Origin, start_edge: Any, tmp_path: Any) -> None:
@@ -154,11 +159,30 @@ def test_cache_size_holds(origin: Origin, start_edge: Any, tmp_path: Any) -> Non
     for key, data in objects.items():
         assert http_get(f"{edge.url}/{key}")[2] == data
         time.sleep(0.1)
-        assert _slice_bytes_on_disk(cache) <= (1 << 20) + 2 * SLICE  # + fills in flight
+        assert _disk_usage(cache) <= (1 << 20) + 2 * SLICE  # + fills in flight
     time.sleep(0.3)
-    assert _slice_bytes_on_disk(cache) <= 1 << 20
-    doc = http_get(f"{edge.url}/status")[2]
-    assert b'"cache_bytes_used": 1048576' in doc
+    assert _disk_usage(cache) <= 1 << 20
+    doc = json.loads(http_get(f"{edge.url}/status")[2])
+    # three slices fit: each is charged its blocks and its object's directory and meta.json
+    assert doc["cache_bytes_used"] == 3 * disk_bytes(SLICE) <= 1 << 20
+
+
+def test_cache_size_holds_for_many_small_objects(origin: Origin, start_edge: Any,
+                                                 tmp_path: Any) -> None:
+    """Objects far smaller than a slice: their metadata and directories are most of what
+    they take on disk, and are counted (charged to each slice: edge.slices.disk_bytes)."""
+    cache = tmp_path / "small-objects"
+    edge = start_edge("--slice-size", "256KiB", "--cache-size", "256KiB",
+                      "--window-memory", "0", "--prefetch-slices", "0", cache_dir=cache)
+    objects = {f"fill/tiny{i}.ts": blob(3000, seed=400 + i) for i in range(60)}
+    for key, data in objects.items():
+        origin.put(key, data)
+    for key, data in objects.items():
+        assert http_get(f"{edge.url}/{key}")[2] == data
+    time.sleep(0.3)
+    assert _disk_usage(cache) <= 256 << 10
+    doc = json.loads(http_get(f"{edge.url}/status")[2])
+    assert doc["cache_bytes_used"] == (256 << 10) // disk_bytes(3000) * disk_bytes(3000)
 
 
 @pytest.mark.parametrize("prefetch", [1, 0])

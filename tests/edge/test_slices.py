@@ -3,7 +3,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.slices import bounds, covering, pieces, slice_count
+from edge.slices import (
+    DISK_BLOCK,
+    OBJECT_DISK_BYTES,
+    bounds,
+    covering,
+    disk_bytes,
+    pieces,
+    slice_count,
+)
 
 
 def test_examples() -> None:
@@ -26,3 +34,11 @@ def test_pieces_tile_the_range(slice_bytes: int, a: int, b: int) -> None:
         pos += length
     assert pos == stop
     assert [p[0] for p in ps] == list(covering(start, stop, slice_bytes))
+
+
+def test_disk_bytes_charges_blocks_and_the_object_metadata() -> None:
+    assert OBJECT_DISK_BYTES == 2 * DISK_BLOCK
+    assert disk_bytes(1) == DISK_BLOCK + OBJECT_DISK_BYTES
+    assert disk_bytes(DISK_BLOCK) == DISK_BLOCK + OBJECT_DISK_BYTES
+    assert disk_bytes(DISK_BLOCK + 1) == 2 * DISK_BLOCK + OBJECT_DISK_BYTES
+    assert disk_bytes(2 << 20) == (2 << 20) + OBJECT_DISK_BYTES  # 0.4% above the bytes

@@ -16,6 +16,7 @@ import aiohttp
 from edge.policy import Outcome, SliceKey
 from edge.policy.lru import LRU
 from edge.policy.vod import VOD
+from edge.slices import disk_bytes
 from edge.store import ObjectMeta, SliceStore
 from tests.edge.conftest import Origin, blob, hit_soon, sha
 from tests.support.procs import free_port, http_get
@@ -118,11 +119,10 @@ def test_serves_within_2s_with_100k_slices_on_disk(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         doc = json.loads(http_get(f"{edge.url}/status")[2])
-        if doc["cache_bytes_used"] >= 100_000 * 64 * 1024:
+        if doc["cache_bytes_used"] >= 100_000 * disk_bytes(64 * 1024):
             break
         time.sleep(0.2)
-    assert doc["cache_bytes_used"] == 100_000 * 64 * 1024 + 1000 or \
-        doc["cache_bytes_used"] == 100_000 * 64 * 1024
+    assert doc["cache_bytes_used"] - 100_000 * disk_bytes(64 * 1024) in (0, disk_bytes(1000))
 
 
 # ---- the store directly (real files in a temp dir, no server) ------------------------
@@ -178,14 +178,14 @@ def test_index_respects_a_smaller_capacity(tmp_path: Path) -> None:
     for i in range(10):
         store.policy.access(SliceKey(meta.key, i), 4096, 0.0)
         store.commit(meta, i, [bytes(4096)])
-    small = SliceStore(tmp_path, 4096, LRU(4 * 4096))
+    small = SliceStore(tmp_path, 4096, LRU(4 * disk_bytes(4096)))
 
     async def build() -> None:
         small.open()
         await small.start_indexing()
 
     asyncio.run(build())
-    assert small.used_bytes == 4 * 4096
+    assert small.used_bytes == 4 * disk_bytes(4096)
     files = [p for p in (tmp_path / "v1" / "objects").rglob("*.*") if p.name != "meta.json"]
     assert len(files) == 4
 
