@@ -212,6 +212,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.grid(True, alpha=0.3)
         top.set_title(f"{name} trace")
         top.legend()
+        bottom.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
