@@ -222,7 +222,7 @@ class FillManager:
             loop = asyncio.get_running_loop()
             staging = store.staging
             if staging.budget_bytes and policy.staged(key):
-                if staging.held_bytes + fill.received > staging.budget_bytes:
+                if not staging.has_room(fill.received):
                     staging.spilled += 1  # memory full: written at once, no copy made first
                 elif await self._hold(fill, meta):
                     return

@@ -52,6 +52,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import shutil
 import time
 import uuid
@@ -207,7 +208,11 @@ class SliceStore:
             log.warning("no memfd_create here: --window-memory is ignored, every admitted "
                         "slice is written at once")
             window_memory = 0
-        self.staging = Staging(window_memory)
+        # Each held slice is a memfd: keep three quarters of the fd limit for connections
+        # and slice files.
+        nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        held_max = 1 << 20 if nofile == resource.RLIM_INFINITY else max(nofile // 4, 1)
+        self.staging = Staging(window_memory, held_max)
         self.revalidate_after_s = revalidate_after_s
         self._writing: set[SliceKey] = set()  # held slices being written to disk
 

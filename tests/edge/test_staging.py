@@ -41,3 +41,11 @@ def test_a_zero_budget_holds_nothing_and_a_negative_one_is_refused() -> None:
     assert len(staging) == 0
     with pytest.raises(ValueError, match="budget_bytes"):
         Staging(-1)
+
+
+def test_at_most_max_slices_are_held_whatever_their_size() -> None:
+    staging = Staging(1 << 30, max_slices=2)
+    assert staging.hold(k(0), 10) and staging.hold(k(1), 10)
+    assert not staging.hold(k(2), 10) and staging.spilled == 1
+    staging.release(k(0))
+    assert staging.hold(k(2), 10)

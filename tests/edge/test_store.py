@@ -455,3 +455,11 @@ def test_a_restart_keeps_what_freshness_is_left(tmp_path: Path) -> None:
     fresh.confirm(fresh.index["old.mp4"])  # a revalidation said: unchanged
     assert fresh.index["old.mp4"].fresh_until >= now + 3599
     assert time.time() - old_meta.stat().st_mtime < 5
+
+
+def test_held_slices_leave_most_file_descriptors_free(tmp_path: Path) -> None:
+    import resource
+
+    store, _ = _held_store(tmp_path)
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert store.staging.max_slices == max(soft // 4, 1)  # one memfd each
