@@ -131,21 +131,20 @@ def _key_dir(objects: str, key: str) -> str:
 
 
 def _read_meta(directory: str) -> ObjectMeta | None:
+    return _read_meta_at(directory)[0]
+
+
+def _read_meta_at(directory: str) -> tuple[ObjectMeta | None, float]:
+    """The object's metadata and when the origin last vouched for that version, as far as
+    the disk knows: meta.json's mtime (written with the version, touched by each
+    revalidation); (None, 0.0) if there is no readable metadata."""
     try:
         with open(os.path.join(directory, "meta.json"), "rb") as fh:
             doc = json.load(fh)
-        return ObjectMeta(**doc)
+            confirmed = os.fstat(fh.fileno()).st_mtime
+        return ObjectMeta(**doc), confirmed
     except (OSError, ValueError, TypeError):
-        return None
-
-
-def _confirmed_at(directory: str) -> float:
-    """When the origin last vouched for the object's version, as far as the disk knows:
-    meta.json's mtime (written with the version, touched by each revalidation)."""
-    try:
-        return os.stat(os.path.join(directory, "meta.json")).st_mtime
-    except OSError:
-        return 0.0
+        return None, 0.0
 
 
 def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
@@ -176,6 +175,16 @@ def _scan_dir(directory: str, meta: ObjectMeta, slice_bytes: int) -> list[int]:
             with contextlib.suppress(OSError):
                 os.unlink(path)
     return present
+
+
+def _write_all(fd: int, chunks: Iterable[bytes]) -> None:
+    for chunk in chunks:
+        view = memoryview(chunk)
+        done = 0
+        # The index is a plain name, not the os.write call itself: compiled by mypyc, a
+        # memoryview's slice start is evaluated twice (each chunk was written twice).
+        while done < len(view):
+            done += os.write(fd, view[done:])
 
 
 def _read_fd(fd: int, size: int) -> Iterator[bytes]:
@@ -259,12 +268,12 @@ class SliceStore:
             return out
         for name in dirs:
             directory = os.path.join(base, name)
-            meta = _read_meta(directory)
+            meta, confirmed = _read_meta_at(directory)
             if meta is None:
                 shutil.rmtree(directory, ignore_errors=True)
                 continue
             out.append((meta, directory, _scan_dir(directory, meta, self.slice_bytes),
-                        _confirmed_at(directory)))
+                        confirmed))
         return out
 
     def _adopt(self, meta: ObjectMeta, directory: str, present: Iterable[int],
@@ -290,11 +299,11 @@ class SliceStore:
         if entry is not None or self.indexed:
             return entry
         directory = _key_dir(self.objects_dir, key)
-        meta = _read_meta(directory)
+        meta, confirmed = _read_meta_at(directory)
         if meta is None or meta.key != key:
             return None
         return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes),
-                           _confirmed_at(directory))
+                           confirmed)
 
     def confirm(self, entry: Entry) -> None:
         """The origin vouched again for the entry's version: fresh again, here and (by
@@ -391,14 +400,7 @@ class SliceStore:
                 os.replace(tmp, os.path.join(directory, "meta.json"))
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             try:
-                for chunk in chunks:
-                    view = memoryview(chunk)
-                    done = 0
-                    # The index is a plain name, not the os.write call itself: compiled by
-                    # mypyc, a memoryview's slice start is evaluated twice (each chunk was
-                    # written twice).
-                    while done < len(view):
-                        done += os.write(fd, view[done:])
+                _write_all(fd, chunks)
                 # The bytes reach the disk before the name does: after a power loss the
                 # final name may be missing (a refetch), never present with lost bytes.
                 os.fsync(fd)
@@ -434,11 +436,7 @@ class SliceStore:
         """A memfd holding `chunks` (runs in a thread); OSError if memory is short."""
         fd = os.memfd_create("ocdn-slice", os.MFD_CLOEXEC)
         try:
-            for chunk in chunks:
-                view = memoryview(chunk)
-                done = 0
-                while done < len(view):  # a plain offset: see `commit`
-                    done += os.write(fd, view[done:])
+            _write_all(fd, chunks)
         except OSError:
             os.close(fd)
             raise
