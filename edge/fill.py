@@ -139,6 +139,7 @@ class FillManager:
             return fill
         fill = Fill(key, expected)
         self.inflight[key] = fill
+        self.store.fill_started(key.obj)
         self.stats.started += 1
         self.spawn(self._run(fill))
         return fill
@@ -205,11 +206,15 @@ class FillManager:
             self._on_origin(outcome, time.perf_counter() - t0, nbytes)
 
     def _forget(self, fill: Fill) -> None:
-        if self.inflight.get(fill.key) is fill:
-            del self.inflight[fill.key]
         if fill.admit:
             self.store.policy.remove(fill.key)
-        self.store.release(fill.key.obj)
+        self._landed(fill)
+
+    def _landed(self, fill: Fill) -> None:
+        """`fill` leaves flight; its object is forgotten if nothing of it is kept."""
+        if self.inflight.get(fill.key) is fill:
+            del self.inflight[fill.key]
+            self.store.fill_ended(fill.key.obj)
 
     async def _commit(self, fill: Fill, meta: ObjectMeta) -> None:
         store = self.store
@@ -235,9 +240,7 @@ class FillManager:
                 self.stats.committed += 1
                 self.stats.committed_bytes += fill.received
         finally:
-            if self.inflight.get(fill.key) is fill:
-                del self.inflight[fill.key]
-            self.store.release(fill.key.obj)  # nothing kept (bypass, failed write): forget it
+            self._landed(fill)  # nothing kept (bypass, failed write): the object is forgotten
 
     async def _hold(self, fill: Fill, meta: ObjectMeta) -> bool:
         """Copy a window slice into a memfd and serve it from there (SliceStore.hold);

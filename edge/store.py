@@ -224,6 +224,7 @@ class SliceStore:
         self.staging = Staging(window_memory, held_max)
         self.revalidate_after_s = revalidate_after_s
         self._writing: set[SliceKey] = set()  # held slices being written to disk
+        self._filling: dict[str, int] = {}  # fills in flight per object: they may commit
 
     # ---- start-up -------------------------------------------------------------
 
@@ -519,18 +520,28 @@ class SliceStore:
                     self.release(key.obj)
             self.evictions += 1
 
+    def fill_started(self, key: str) -> None:
+        """A fill of one of `key`'s slices is in flight: `release` keeps the object's entry
+        and directory until it ends, since it may commit into them."""
+        self._filling[key] = self._filling.get(key, 0) + 1
+
+    def fill_ended(self, key: str) -> None:
+        """A fill started with `fill_started` left flight (committed, bypassed or failed):
+        the object is forgotten if nothing of it is cached (`release`)."""
+        left = self._filling.pop(key, 1) - 1
+        if left > 0:
+            self._filling[key] = left
+        self.release(key)
+
     def release(self, key: str) -> None:
-        """Forget an object with no slice on disk and none admitted for a fill: its index
-        entry and its directory (meta.json) go. Without this, every object ever requested
-        would keep an entry in memory and, once cached, a directory on disk. Called when an
-        object's last slice is evicted and when a fill ends; a no-op otherwise."""
+        """Forget an object with no slice cached and no fill in flight: its index entry and
+        its directory (meta.json) go. Without this, every object ever requested would keep
+        an entry in memory and, once cached, a directory on disk. Called when an object's
+        last slice is evicted and when a fill ends; a no-op otherwise. Constant time: the
+        fills in flight are counted per object, not looked up slice by slice."""
         entry = self.index.get(key)
-        if entry is None or entry.present:
+        if entry is None or entry.present or key in self._filling:
             return
-        policy = self.policy
-        count = slice_count(entry.meta.size, self.slice_bytes)
-        if any(SliceKey(key, index) in policy for index in range(count)):
-            return  # a fill admitted for this object will commit into it
         del self.index[key]
         self._close_fds(entry)
         shutil.rmtree(entry.directory, ignore_errors=True)

@@ -213,18 +213,26 @@ def test_an_object_whose_last_slice_is_evicted_is_forgotten(tmp_path: Path) -> N
     assert store.index["b.mp4"].present == {0, 1}
 
 
-def test_release_keeps_an_object_with_a_fill_admitted(tmp_path: Path) -> None:
+def test_release_keeps_an_object_while_a_fill_of_it_runs(tmp_path: Path) -> None:
     store = SliceStore(tmp_path, 4096, LRU(1 << 20))
     store.open()
     meta = _meta(size=8192)
     store.learn(meta)
-    store.release(meta.key)  # nothing on disk, nothing admitted: a bypassed miss
+    store.release(meta.key)  # nothing on disk, no fill running: a bypassed miss
     assert meta.key not in store.index
     store.learn(meta)
+    store.fill_started(meta.key)
+    store.fill_started(meta.key)
     store.policy.access(SliceKey(meta.key, 1), 4096, 0.0)  # admitted, its fill running
     store.release(meta.key)
     assert meta.key in store.index
+    store.fill_ended(meta.key)  # the other fill (a bypass) ends first
+    assert meta.key in store.index
     assert store.commit(meta, 1, [bytes(4096)]) is not None and store.committed(meta, 1)
+    store.fill_ended(meta.key)
+    assert store.index[meta.key].present == {1}
+    store.evict([SliceKey(meta.key, 1)])
+    assert meta.key not in store.index
 
 
 def test_a_write_that_lands_after_its_object_was_released_leaves_nothing(
