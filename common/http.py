@@ -15,9 +15,12 @@ header fields at most 16 KiB (431), bodies only up to `max_body_bytes` (413), 40
 parse error, then close; an `Upgrade` request is answered as if the header were absent,
 then the connection closes (RFC 9110 §7.8: the server may ignore it). Idle keep-alive
 connections close after `keepalive_timeout_s` (a once-a-second sweep, not a timer per
-request); reading pauses while a pipelining client has more than 32 answers pending;
-write back-pressure is `Connection.drain`; HTTP/1.0 and `Connection: close` close after
-the answer, as does every answer once the server is stopping.
+request); a client that takes no bytes of its answer for `send_timeout_s` (nginx's
+`send_timeout`) is cut, so a reader that stops does not hold its connection and the
+unsent part of its answer forever; reading pauses while a pipelining client has more
+than 32 answers pending; write back-pressure is `Connection.drain`; HTTP/1.0 and
+`Connection: close` close after the answer, as does every answer once the server is
+stopping.
 """
 
 from __future__ import annotations
@@ -107,8 +110,12 @@ class Connection(asyncio.Protocol):
         "paused",
         "peer",
         "requests",
+        "resumes",
+        "seen_buffered",
         "seen_requests",
+        "seen_resumes",
         "server",
+        "stalled_since",
         "transport",
     )
 
@@ -133,6 +140,10 @@ class Connection(asyncio.Protocol):
         self._sock_fd = -1  # the socket's descriptor, for sendfile(2) beside the transport
         self.requests = 0
         self.seen_requests = 0  # `requests` at the idle sweep's last look
+        self.resumes = 0  # times the client read enough for writing to resume
+        self.seen_resumes = 0  # and the sweep's record of what it saw unsent
+        self.seen_buffered = 0
+        self.stalled_since = 0.0  # the sweep first saw bytes waiting, with no progress since
         self._reading_paused = False
 
     # ---- asyncio.Protocol -----------------------------------------------------
@@ -157,6 +168,7 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.paused = False
+        self.resumes += 1
         waiter, self._drain_waiter = self._drain_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -397,10 +409,12 @@ class HttpServer:
     (up to a grace period), then closes every connection."""
 
     def __init__(self, handler: Handler, keepalive_timeout_s: float = 75.0, *,
-                 max_body_bytes: int = 1 << 20, max_url_bytes: int = MAX_HEAD_BYTES,
-                 server_name: str = "ocdn") -> None:
+                 send_timeout_s: float = 60.0, max_body_bytes: int = 1 << 20,
+                 max_url_bytes: int = MAX_HEAD_BYTES, server_name: str = "ocdn") -> None:
         self.handler = handler
         self.keepalive_timeout_s = keepalive_timeout_s
+        self.send_timeout_s = send_timeout_s
+        self.send_timeouts = 0  # connections cut for not reading
         self.max_body_bytes = max_body_bytes
         self.max_url_bytes = max_url_bytes
         self.server_name = server_name
@@ -437,13 +451,34 @@ class HttpServer:
             now = time.monotonic()
             limit = now - self.keepalive_timeout_s
             for conn in list(self.connections):
+                if self._stalled(conn, now):
+                    self.send_timeouts += 1
+                    conn.abort()
                 # A connection is active while its request count moves or an answer runs;
                 # reading the count here spares a clock read per received packet.
-                if conn.requests != conn.seen_requests or not conn.idle:
+                elif conn.requests != conn.seen_requests or not conn.idle:
                     conn.seen_requests = conn.requests
                     conn.last_active = now
                 elif conn.last_active < limit:
                     conn.close()
+
+    def _stalled(self, conn: Connection, now: float) -> bool:
+        """True once bytes of an answer have waited `send_timeout_s` for a client that
+        took none of them (its buffer never shrank, writing never resumed). Bytes wait in
+        the transport's buffer for every answer, the hit path's too, which puts there
+        what sendfile(2) could not send at once."""
+        unsent = conn.buffered()
+        if not unsent:
+            conn.stalled_since = 0.0
+            return False
+        if (not conn.stalled_since or conn.resumes != conn.seen_resumes
+                or unsent < conn.seen_buffered):
+            conn.stalled_since = now
+            conn.seen_resumes = conn.resumes
+            conn.seen_buffered = unsent
+            return False
+        conn.seen_buffered = unsent
+        return now - conn.stalled_since >= self.send_timeout_s
 
     async def stop(self, grace_s: float = 5.0) -> None:
         self.stopping = True

@@ -44,6 +44,7 @@ class Admin:
     def __init__(self, app: EdgeApp) -> None:
         self.app = app
         self.connections: Callable[[], int] = lambda: 0
+        self.send_timeouts: Callable[[], int] = lambda: 0
         self.compiled_modules = len(build.compiled())  # fixed for the process's life
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(EdgeCollector(app.metrics, self._gauges))
@@ -69,6 +70,7 @@ class Admin:
             "window_promoted": stats.promoted,
             "window_spilled": app.store.staging.spilled,
             "connections": self.connections(),
+            "send_timeouts": self.send_timeouts(),
             "index_ready": int(app.store.indexed),
             "compiled_modules": self.compiled_modules,
         }

@@ -100,6 +100,9 @@ class EdgeConfig:
         "in auto mode, ranges at least this big go by sendfile", parse=parse_size))
     keepalive_timeout_s: float = field(default=75.0, metadata=option(
         "idle keep-alive connections are closed after this", parse=_positive_float))
+    send_timeout_s: float = field(default=60.0, metadata=option(
+        "a client that reads none of its answer for this long is cut off",
+        parse=_positive_float))
 
     def validate(self) -> None:
         if not self.origin:

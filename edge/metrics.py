@@ -163,6 +163,9 @@ class EdgeCollector(Collector):
                                   value=g["disk_write_bytes"])
         yield GaugeMetricFamily("ocdn_edge_connections", "Open client connections",
                                 value=g["connections"])
+        yield CounterMetricFamily("ocdn_edge_send_timeouts", "Connections cut because the "
+                                  "client read nothing for --send-timeout-s",
+                                  value=g["send_timeouts"])
         yield GaugeMetricFamily("ocdn_edge_index_ready", "1 once the restart index is built",
                                 value=g["index_ready"])
         yield GaugeMetricFamily("ocdn_edge_compiled_modules", "Hot-path modules running "

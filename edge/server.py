@@ -89,8 +89,10 @@ class Edge:
             send_mode=cfg.send_mode, sendfile_min_bytes=cfg.sendfile_min_bytes,
             tokens=tokens, admin_token=admin,
         )
-        self.http = HttpServer(self.app, cfg.keepalive_timeout_s)
+        self.http = HttpServer(self.app, cfg.keepalive_timeout_s,
+                               send_timeout_s=cfg.send_timeout_s)
         self.app.admin.connections = lambda: len(self.http.connections)
+        self.app.admin.send_timeouts = lambda: self.http.send_timeouts
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable
 from email.utils import parsedate_to_datetime
@@ -166,3 +168,62 @@ async def test_the_date_header_follows_the_clock(server: HttpServer) -> None:
         seen.append(when)
         await asyncio.sleep(1.5)
     assert seen[1] > seen[0]
+
+
+def _big(req: Request, conn: Connection) -> None:
+    conn.respond(200, [("Content-Type", "application/octet-stream")], bytes(32 << 20))
+
+
+async def _small_window_connection(port: int) -> tuple[asyncio.StreamReader,
+                                                         asyncio.StreamWriter]:
+    """A client whose kernel buffers little, so that what it does not read stays unsent."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    return await asyncio.open_connection(sock=sock, limit=64 << 10)
+
+
+async def _read_all(reader: asyncio.StreamReader) -> int:
+    got = 0
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := await asyncio.wait_for(reader.read(1 << 20), 5):
+            got += len(chunk)
+    return got
+
+
+async def test_a_client_that_stops_reading_is_cut_off() -> None:
+    srv = HttpServer(_big, keepalive_timeout_s=30.0, send_timeout_s=1.0)
+    await srv.start("127.0.0.1", 0)
+    try:
+        reader, writer = await _small_window_connection(srv.port)
+        writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+        await reader.read(1000)  # the answer started; then this client reads nothing
+        deadline = time.monotonic() + 6
+        while srv.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not srv.connections and srv.send_timeouts == 1
+        got = await _read_all(reader)  # what was in flight, then the cut
+        assert got < 32 << 20
+        writer.close()
+    finally:
+        await srv.stop(grace_s=0.5)
+
+
+async def test_a_slow_reader_that_keeps_reading_is_not_cut_off() -> None:
+    srv = HttpServer(_big, keepalive_timeout_s=30.0, send_timeout_s=1.0)
+    await srv.start("127.0.0.1", 0)
+    try:
+        reader, writer = await _small_window_connection(srv.port)
+        writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        got = 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 3.5:  # ~2.5 MiB/s: the answer takes ~13 s
+            got += len(await asyncio.wait_for(reader.read(256 << 10), 5))
+            await asyncio.sleep(0.1)
+        assert srv.send_timeouts == 0 and len(srv.connections) == 1
+        got += await _read_all(reader)
+        assert got > 32 << 20  # the whole body and its head
+        writer.close()
+    finally:
+        await srv.stop(grace_s=0.5)

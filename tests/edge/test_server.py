@@ -266,3 +266,32 @@ def test_admin_prefill(origin: Origin, edge: Any) -> None:
                                      {"Range": f"bytes=0-{2 * SLICE - 1}"})
     assert headers["x-cache"] == "HIT" and body == data[: 2 * SLICE]
     assert origin.gets("/media/srv/pre.mp4") == 2
+
+
+def test_a_client_that_stops_reading_is_cut_off(origin: Origin, start_edge: Any) -> None:
+    edge = start_edge("--slice-size", "256KiB", "--send-timeout-s", "1")
+    data = blob(32 * SLICE, seed=12)
+    origin.put("srv/stall.mp4", data)
+    assert sha(hit_soon(f"{edge.url}/srv/stall.mp4")) == sha(data)  # every slice cached
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)  # little kernel buffer
+        s.settimeout(10)
+        s.connect(("127.0.0.1", edge.port))
+        s.sendall(b"GET /srv/stall.mp4 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(1000).startswith(b"HTTP/1.1 200 OK")  # then this client stops reading
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            text = http_get(f"{edge.url}/metrics")[2].decode()
+            if "ocdn_edge_send_timeouts_total 1.0" in text:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the stalled connection was not cut off")
+        got = 0
+        try:
+            while chunk := s.recv(1 << 20):
+                got += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert got < len(data)  # what was in flight, then the cut
+    assert http_get(f"{edge.url}/srv/stall.mp4", {"Range": "bytes=0-9"})[2] == data[:10]
