@@ -192,38 +192,39 @@ async def _read_all(reader: asyncio.StreamReader) -> int:
     return got
 
 
-async def test_a_client_that_stops_reading_is_cut_off() -> None:
+@pytest.fixture
+async def big_server() -> AsyncIterator[HttpServer]:
+    """Answers 32 MiB to anything; cuts a client that reads nothing for a second."""
     srv = HttpServer(_big, keepalive_timeout_s=30.0, send_timeout_s=1.0)
     await srv.start("127.0.0.1", 0)
-    try:
-        reader, writer = await _small_window_connection(srv.port)
-        writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
-        await reader.read(1000)  # the answer started; then this client reads nothing
-        deadline = time.monotonic() + 6
-        while srv.connections and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert not srv.connections and srv.send_timeouts == 1
-        got = await _read_all(reader)  # what was in flight, then the cut
-        assert got < 32 << 20
-        writer.close()
-    finally:
-        await srv.stop(grace_s=0.5)
+    yield srv
+    await srv.stop(grace_s=0.5)
 
 
-async def test_a_slow_reader_that_keeps_reading_is_not_cut_off() -> None:
-    srv = HttpServer(_big, keepalive_timeout_s=30.0, send_timeout_s=1.0)
-    await srv.start("127.0.0.1", 0)
-    try:
-        reader, writer = await _small_window_connection(srv.port)
-        writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
-        got = 0
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 3.5:  # ~2.5 MiB/s: the answer takes ~13 s
-            got += len(await asyncio.wait_for(reader.read(256 << 10), 5))
-            await asyncio.sleep(0.1)
-        assert srv.send_timeouts == 0 and len(srv.connections) == 1
-        got += await _read_all(reader)
-        assert got > 32 << 20  # the whole body and its head
-        writer.close()
-    finally:
-        await srv.stop(grace_s=0.5)
+async def test_a_client_that_stops_reading_is_cut_off(big_server: HttpServer) -> None:
+    srv = big_server
+    reader, writer = await _small_window_connection(srv.port)
+    writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+    await reader.read(1000)  # the answer started; then this client reads nothing
+    deadline = time.monotonic() + 6
+    while srv.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not srv.connections and srv.send_timeouts == 1
+    got = await _read_all(reader)  # what was in flight, then the cut
+    assert got < 32 << 20
+    writer.close()
+
+
+async def test_a_slow_reader_that_keeps_reading_is_not_cut_off(big_server: HttpServer) -> None:
+    srv = big_server
+    reader, writer = await _small_window_connection(srv.port)
+    writer.write(b"GET /big HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+    got = 0
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3.5:  # ~2.5 MiB/s: the answer takes ~13 s
+        got += len(await asyncio.wait_for(reader.read(256 << 10), 5))
+        await asyncio.sleep(0.1)
+    assert srv.send_timeouts == 0 and len(srv.connections) == 1
+    got += await _read_all(reader)
+    assert got > 32 << 20  # the whole body and its head
+    writer.close()
