@@ -141,9 +141,10 @@ class Connection(asyncio.Protocol):
         self.requests = 0
         self.seen_requests = 0  # `requests` at the idle sweep's last look
         self.resumes = 0  # times the client read enough for writing to resume
-        self.seen_resumes = 0  # and the sweep's record of what it saw unsent
+        # the send-timeout sweep's last look: resumes, unsent bytes, since when no progress
+        self.seen_resumes = 0
         self.seen_buffered = 0
-        self.stalled_since = 0.0  # the sweep first saw bytes waiting, with no progress since
+        self.stalled_since = 0.0
         self._reading_paused = False
 
     # ---- asyncio.Protocol -----------------------------------------------------
