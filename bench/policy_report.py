@@ -329,7 +329,12 @@ FINDINGS = """
   against `vod`'s own victim reaches a gap closed of only 0.50-0.52, one that picks the
   victim 0.71. The order of eviction is where the rest is; 71% of main there holds slices
   raised by start terms, yet every weakening of those tried lost more near-term hits than
-  it gained later (`edge/policy/vod.py` lists what was tried).
+  it gained later. Most of the misses OPT avoids there are slices of long-running titles
+  read again 6-24 hours later, in the next evening's peak; neither a dozen further signals
+  (a title's trend, its age, survival by position, time of day) nor learned victim orders
+  in the manner of LHD told those slices apart, and `vod`'s level is well calibrated (the
+  share of main slices read again within 24 h rises steadily with it). `edge/policy/vod.py`
+  lists every try with its figure.
 - **Small caches.** At 1%, a cache holds little more than the slices sessions are
   reading right now: W-TinyLFU's 1% window evicts them mid-read and every re-read refetches
   a whole slice (more origin bytes than bytes served). `vod` keeps a slice in its window
