@@ -759,7 +759,13 @@ def report(out: Outcome, argv: Sequence[str], nginx: str, wrk: str) -> str:
     ]
     if out.modes:
         lines += ["## Edge send modes (one run each; x = ratio to nginx's median above)", "",
-                  modes_table(out.modes, nginx_medians), ""]
+                  modes_table(out.modes, nginx_medians), "",
+                  "`--send-mode auto` sends 64 KiB and more by sendfile(2). pread + write "
+                  "can get more req/s on W1 and W3, which wrk on the same cores bounds, not "
+                  "the edge (with sendfile it uses a fifth of a core on W1): how the bytes "
+                  "were sent changes what receiving them costs wrk. It costs the edge "
+                  "1.3-4x the CPU per request, and on a real NIC the server's CPU per byte "
+                  "is what bounds a box.", ""]
     lines += ["## Every run", "", runs_detail(out.results), "", "## Correctness", ""]
     lines += ["- warm-up: every object fetched whole through both caches and compared with "
               "its file, until all answered X-Cache: HIT"]
