@@ -15,7 +15,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from common import build
-from common.http import Connection, Request
+from common.http import Connection, HttpServer, Request
 from common.status import EdgeState, EdgeStatus
 from edge.errors import BadRequest
 from edge.keys import object_key
@@ -43,8 +43,7 @@ PREFILL_CONCURRENCY = 4
 class Admin:
     def __init__(self, app: EdgeApp) -> None:
         self.app = app
-        self.connections: Callable[[], int] = lambda: 0
-        self.send_timeouts: Callable[[], int] = lambda: 0
+        self.http: HttpServer | None = None  # set by the server once it listens
         self.compiled_modules = len(build.compiled())  # fixed for the process's life
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(EdgeCollector(app.metrics, self._gauges))
@@ -70,10 +69,13 @@ class Admin:
             "window_promoted": stats.promoted,
             "window_spilled": app.store.staging.spilled,
             "connections": self.connections(),
-            "send_timeouts": self.send_timeouts(),
+            "send_timeouts": self.http.send_timeouts if self.http else 0,
             "index_ready": int(app.store.indexed),
             "compiled_modules": self.compiled_modules,
         }
+
+    def connections(self) -> int:
+        return len(self.http.connections) if self.http else 0
 
     def status(self) -> EdgeStatus:
         app = self.app

@@ -91,8 +91,7 @@ class Edge:
         )
         self.http = HttpServer(self.app, cfg.keepalive_timeout_s,
                                send_timeout_s=cfg.send_timeout_s)
-        self.app.admin.connections = lambda: len(self.http.connections)
-        self.app.admin.send_timeouts = lambda: self.http.send_timeouts
+        self.app.admin.http = self.http
         self._ticker: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 

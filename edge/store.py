@@ -37,7 +37,7 @@ keeps serving (`EdgeApp._revalidate`). meta.json's mtime records the last confir
 left.
 
 An object stays in the index, and its directory on disk, while it has a slice cached or a
-fill admitted (`release`): memory and metadata follow what is cached, not every object
+fill in flight (`release`): memory and metadata follow what is cached, not every object
 ever requested. What the policy counts against the capacity is each slice's disk
 footprint (`edge.slices.disk_bytes`: its blocks plus its object's directory and
 meta.json), so bytes on disk stay within `--cache-size` however objects are cut; only

@@ -15,8 +15,8 @@ session that made such a read will not come back to the slice: a miss it makes c
 bypassed without the origin refetch a later read of the same session would cost (a
 session reads a 2 MiB slice in 2-8 requests). False when unknown; the edge asks about a
 prefetch as a read to the end (declined, it is skipped). A policy may ignore it, and every
-policy here now does (`vod` bypassed
-cold misses read to the end until its window could wait in memory: `edge/policy/vod.py`).
+policy here now does (`vod` bypassed cold misses read to the end until its window could
+wait in memory: `edge/policy/vod.py`).
 
 A policy with an admission *window* (`vod`) can let the caller hold a new slice in
 memory until it earns its disk write: `staged(key)` is True while an admitted key is in
