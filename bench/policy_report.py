@@ -336,7 +336,7 @@ FINDINGS = """
   share of main slices read again within 24 h rises steadily with it). Nor did learned
   predictors of the next read (gradient-boosted trees over a dozen such features, the
   victim the farthest predicted of 16 sampled slices): trained on the `vod` trace or
-  online on the past, 0.43-0.44; only trained on the churn trace's own future, 0.57-0.59.
+  online on the past, 0.36-0.44; only trained on the churn trace's own future, 0.57-0.59.
   `edge/policy/vod.py` lists every try with its figure.
 - **Small caches.** At 1%, a cache holds little more than the slices sessions are
   reading right now: W-TinyLFU's 1% window evicts them mid-read and every re-read refetches

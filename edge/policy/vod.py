@@ -139,10 +139,11 @@ last two reads, the hour now and of the last read, its title's age, file and tit
 over 24 h; trained on slices sampled at evictions; the victim the farthest predicted of
 16 sampled main slices), `churn` at 10%: trained on the churn trace's own samples, its
 future included, 0.57-0.59; trained on the `vod` trace, 0.435; trained online on its own
-past only (retrained every 6 h), 0.43; a linear model instead, 0.46-0.475. The oracle
-over the same 16 samples (the one read again last) reaches 0.66: the headroom is there,
-but what found it was knowing this trace's statistics ahead, which no edge does (and
-trees in Python ran the replay at ~5,000 slice accesses/s).
+past only (retrained every 6 h, labels cut at 6, 12 or 24 h), 0.36-0.43; a linear
+model instead, 0.46-0.475. The oracle over the same 16 samples (the one read again last)
+reaches 0.66: the headroom is there, but what found it was knowing this trace's
+statistics ahead, which no edge does (and trees in Python ran the replay at ~5,000 slice
+accesses/s).
 """
 
 from __future__ import annotations
