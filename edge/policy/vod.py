@@ -133,6 +133,11 @@ picked from 16 samples instead of the heap, so sampling alone costs more than a 
 order could win; a learned per-class correction on top of the level, 0.438-0.471 (and
 `churn` at 5% 0.500). The level is well calibrated: across main, the share of slices
 read again within 24 h rises steadily with it.
+Nor did splitting main ARC-style between slices start terms raised and the rest: a fixed
+share for the former (0.4-0.8 of main), 0.41-0.47, best 0.471 at 0.6 (but `churn` at 5%
+0.490); the share by time of day, or adapted from hits in ghosts of either kind,
+0.23-0.47; and an oracle choosing between the two kinds' coldest slices did not beat the
+level either (0.42), so the level already orders the two kinds right.
 Learned predictors of the time to a slice's next read (gradient-boosted trees, LightGBM,
 over what an edge could keep: the level, position in the file, the time since a slice's
 last two reads, the hour now and of the last read, its title's age, file and title starts
