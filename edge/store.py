@@ -130,11 +130,7 @@ def _key_dir(objects: str, key: str) -> str:
     return os.path.join(objects, digest[:2], digest)
 
 
-def _read_meta(directory: str) -> ObjectMeta | None:
-    return _read_meta_at(directory)[0]
-
-
-def _read_meta_at(directory: str) -> tuple[ObjectMeta | None, float]:
+def _read_meta(directory: str) -> tuple[ObjectMeta | None, float]:
     """The object's metadata and when the origin last vouched for that version, as far as
     the disk knows: meta.json's mtime (written with the version, touched by each
     revalidation); (None, 0.0) if there is no readable metadata."""
@@ -269,7 +265,7 @@ class SliceStore:
             return out
         for name in dirs:
             directory = os.path.join(base, name)
-            meta, confirmed = _read_meta_at(directory)
+            meta, confirmed = _read_meta(directory)
             if meta is None:
                 shutil.rmtree(directory, ignore_errors=True)
                 continue
@@ -300,7 +296,7 @@ class SliceStore:
         if entry is not None or self.indexed:
             return entry
         directory = _key_dir(self.objects_dir, key)
-        meta, confirmed = _read_meta_at(directory)
+        meta, confirmed = _read_meta(directory)
         if meta is None or meta.key != key:
             return None
         return self._adopt(meta, directory, _scan_dir(directory, meta, self.slice_bytes),
@@ -394,7 +390,7 @@ class SliceStore:
         final = os.path.join(directory, f"{index}.{meta.tag}")
         try:
             os.makedirs(directory, exist_ok=True)
-            current = _read_meta(directory)
+            current = _read_meta(directory)[0]
             if current is None or not current.same_version(meta):
                 with open(tmp, "w") as fh:
                     json.dump(asdict(meta), fh)
